@@ -1,0 +1,1 @@
+"""Lexicon data for vocscore (TSV files); see README.md for the format."""
