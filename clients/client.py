@@ -1,0 +1,173 @@
+"""The Python client: one class, typed methods, deadlines by default, usable as a context manager."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
+
+DEFAULT_TARGET = "127.0.0.1:50051"
+MAX_MESSAGE_BYTES = 4 << 20
+
+
+class VocClient:
+    """Talks to a vocscore server; every call has a deadline (`timeout` seconds by default)."""
+
+    def __init__(
+        self,
+        target: str = DEFAULT_TARGET,
+        *,
+        timeout: float = 5.0,
+        token: str | None = None,
+        ca_file: str | Path | None = None,
+        client_cert: tuple[str | Path, str | Path] | None = None,
+    ) -> None:
+        self.target = target
+        self.timeout = timeout
+        options = [
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ]
+        if ca_file or client_cert:
+            root = Path(ca_file).read_bytes() if ca_file else None
+            key = cert = None
+            if client_cert:
+                cert, key = (Path(p).read_bytes() for p in client_cert)
+            creds = grpc.ssl_channel_credentials(root, key, cert)
+            self.channel = grpc.secure_channel(target, creds, options=options)
+        else:
+            self.channel = grpc.insecure_channel(target, options=options)
+        self._metadata = (("authorization", f"Bearer {token}"),) if token else None
+        self.voc = voc_pb2_grpc.VocStub(self.channel)
+        self.admin = admin_pb2_grpc.AdminStub(self.channel)
+        self._health = health_pb2_grpc.HealthStub(self.channel)
+
+    def __enter__(self) -> VocClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def _kw(self, timeout: float | None) -> dict[str, Any]:
+        return {"timeout": self.timeout if timeout is None else timeout, "metadata": self._metadata}
+
+    # -- screen pop, feedback, dashboard --------------------------------------------------
+
+    def card(
+        self,
+        customer_id: str,
+        *,
+        interaction_id: str = "",
+        locale: str = "",
+        timeout: float | None = None,
+    ) -> voc_pb2.SummaryCard:
+        request = voc_pb2.CardRequest(
+            customer_id=customer_id, interaction_id=interaction_id, locale=locale
+        )
+        return self.voc.GetSummaryCard(request, **self._kw(timeout))
+
+    def feedback(
+        self,
+        feedback_id: str,
+        customer_id: str,
+        kind: str,
+        *,
+        score: int = 0,
+        text: str = "",
+        agent_id: str = "",
+        channel: str = "CHANNEL_UNSPECIFIED",
+        ts_ms: int = 0,
+        locale: str = "",
+        timeout: float | None = None,
+    ) -> voc_pb2.FeedbackAck:
+        request = voc_pb2.Feedback(
+            feedback_id=feedback_id,
+            customer_id=customer_id,
+            agent_id=agent_id,
+            kind=voc_pb2.Feedback.Kind.Value(kind.upper()),
+            score=score,
+            text=text,
+            channel=voc_pb2.Channel.Value(channel.upper()),
+            ts_ms=ts_ms,
+            locale=locale,
+        )
+        return self.voc.RecordFeedback(request, **self._kw(timeout))
+
+    def dashboard(
+        self, agent_id: str, *, comments_limit: int = 10, timeout: float | None = None
+    ) -> voc_pb2.AgentDashboard:
+        request = voc_pb2.AgentRequest(agent_id=agent_id, comments_limit=comments_limit)
+        return self.voc.GetAgentDashboard(request, **self._kw(timeout))
+
+    # -- admin and ops --------------------------------------------------------------------
+
+    def upsert_profiles(
+        self,
+        profiles: Iterable[admin_pb2.Profile | Mapping[str, Any]],
+        *,
+        timeout: float | None = 600.0,
+    ) -> admin_pb2.UpsertSummary:
+        def messages() -> Iterator[admin_pb2.Profile]:
+            for p in profiles:
+                yield p if isinstance(p, admin_pb2.Profile) else profile_message(p)
+
+        return self.admin.UpsertProfiles(messages(), **self._kw(timeout))
+
+    def reload_lexicons(self, *, timeout: float | None = 60.0) -> admin_pb2.ReloadReply:
+        return self.admin.ReloadLexicons(admin_pb2.ReloadRequest(), **self._kw(timeout))
+
+    def stats(self, *, timeout: float | None = None) -> admin_pb2.Stats:
+        return self.admin.GetStats(admin_pb2.StatsRequest(), **self._kw(timeout))
+
+    def health(self, service: str = "", *, timeout: float | None = None) -> str:
+        """SERVING, NOT_SERVING, SERVICE_UNKNOWN or UNKNOWN."""
+        reply = self._health.Check(
+            health_pb2.HealthCheckRequest(service=service),
+            timeout=self.timeout if timeout is None else timeout,
+        )
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    def wait_until_serving(self, deadline_s: float = 10.0) -> None:
+        """Polls health until SERVING; raises TimeoutError naming the last status seen."""
+        end = time.monotonic() + deadline_s
+        last = "no answer"
+        while time.monotonic() < end:
+            try:
+                last = self.health(timeout=1.0)
+                if last == "SERVING":
+                    return
+            except grpc.RpcError as exc:
+                last = exc.code().name
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.target} not SERVING after {deadline_s}s (last: {last})")
+
+
+def profile_message(p: Mapping[str, Any]) -> admin_pb2.Profile:
+    """A Profile from a mapping such as a CSV row or JSONL object; unknown tiers raise ValueError."""
+    tier = str(p.get("tier") or "").strip().upper()
+    if tier not in ("STANDARD", "VIP", "VVIP"):
+        raise ValueError(f"tier: must be STANDARD, VIP or VVIP, got {p.get('tier')!r}")
+    attributes = p.get("attributes") or {}
+    if not isinstance(attributes, Mapping):
+        raise ValueError("attributes: must be an object")
+    extra = {
+        k: str(v)
+        for k, v in p.items()
+        if k not in ("customer_id", "tier", "name", "locale", "attributes") and v not in (None, "")
+    }
+    return admin_pb2.Profile(
+        customer_id=str(p.get("customer_id") or ""),
+        tier=voc_pb2.Tier.Value(tier),
+        name=str(p.get("name") or ""),
+        locale=str(p.get("locale") or ""),
+        attributes={**{k: str(v) for k, v in attributes.items()}, **extra},
+    )

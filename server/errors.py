@@ -1,0 +1,49 @@
+"""Domain errors, each knowing its gRPC status code by name; the one place codes are chosen."""
+
+from __future__ import annotations
+
+
+class VocError(Exception):
+    """Base of every error a client may see; `code` is a grpc.StatusCode name."""
+
+    code = "INTERNAL"
+
+
+class InvalidArgument(VocError):
+    """A request field is missing, malformed or out of range; the message names the field."""
+
+    code = "INVALID_ARGUMENT"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+
+
+class NotFound(VocError):
+    code = "NOT_FOUND"
+
+
+class AlreadyExists(VocError):
+    """An idempotency key was reused for a different request."""
+
+    code = "ALREADY_EXISTS"
+
+
+class FailedPrecondition(VocError):
+    code = "FAILED_PRECONDITION"
+
+
+class ResourceExhausted(VocError):
+    code = "RESOURCE_EXHAUSTED"
+
+
+class StoreFullError(VocError):
+    """The disk or the map is full: writes fail, reads go on."""
+
+    code = "RESOURCE_EXHAUSTED"
+
+
+class StoreUnavailableError(VocError):
+    """The store cannot be opened or used."""
+
+    code = "UNAVAILABLE"

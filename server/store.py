@@ -1,0 +1,273 @@
+"""The one module that owns LMDB: customers, agents, idempotency keys, reports journal, triggers."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import lmdb
+import orjson
+
+from server.errors import StoreFullError, StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta")
+_MAX_MAP_BYTES = 1 << 40
+T = TypeVar("T")
+
+
+class _ResizeGate:
+    """Many readers at once, or one map resize with no transaction open in this process.
+
+    A waiting resize stops new readers from entering, so a busy read load cannot starve it.
+    """
+
+    __slots__ = ("_cond", "_readers", "_resizing")
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._resizing = False
+
+    def enter(self) -> None:
+        with self._cond:
+            while self._resizing:
+                self._cond.wait()
+            self._readers += 1
+
+    def leave(self) -> None:
+        with self._cond:
+            self._readers -= 1
+            if self._readers == 0:
+                self._cond.notify_all()
+
+    def exclusive(self, action: Callable[[], None]) -> None:
+        with self._cond:
+            self._resizing = True
+            try:
+                while self._readers:
+                    self._cond.wait()
+                action()
+            finally:
+                self._resizing = False
+                self._cond.notify_all()
+
+
+class WriteTxn:
+    """One write transaction: orjson values by sub-database name, committed as a whole or not at all."""
+
+    __slots__ = ("_txn", "_dbs")
+
+    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+        self._txn = txn
+        self._dbs = dbs
+
+    def get(self, db: str, key: bytes) -> Any | None:
+        raw = self._txn.get(key, db=self._dbs[db])
+        return None if raw is None else orjson.loads(raw)
+
+    def put(self, db: str, key: bytes, value: Any, *, overwrite: bool = True) -> bool:
+        return self._txn.put(key, orjson.dumps(value), db=self._dbs[db], overwrite=overwrite)
+
+    def delete(self, db: str, key: bytes) -> bool:
+        return self._txn.delete(key, db=self._dbs[db])
+
+    def incr(self, counter: str, by: int = 1) -> int:
+        key = counter.encode()
+        raw = self._txn.get(key, db=self._dbs["meta"])
+        value = (int(raw) if raw is not None else 0) + by
+        self._txn.put(key, str(value).encode(), db=self._dbs["meta"])
+        return value
+
+    def cursor(self, db: str) -> lmdb.Cursor:
+        return self._txn.cursor(db=self._dbs[db])
+
+
+class Store:
+    """An LMDB environment with named sub-databases; open once per process, after any fork."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        map_size_mb: int = 1024,
+        max_readers: int = 1024,
+        sync: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            if not os.access(self.path, os.W_OK):
+                raise PermissionError(f"{self.path}: not writable")
+            self._env = lmdb.open(
+                str(self.path),
+                map_size=map_size_mb << 20,
+                max_dbs=len(DATABASES) + 2,
+                max_readers=max_readers,
+                max_spare_txns=64,
+                readahead=False,
+                sync=sync,
+                metasync=sync,
+            )
+        except (OSError, lmdb.Error) as exc:
+            raise StoreUnavailableError(f"cannot open store at {self.path}: {exc}") from exc
+        stale = self._env.reader_check()
+        if stale:
+            log.warning("cleared %d stale LMDB reader slots", stale)
+        self._dbs = {name: self._env.open_db(name.encode()) for name in DATABASES}
+        self._gate = _ResizeGate()
+        self._write_lock = threading.Lock()
+        self._ensure_schema()
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def get(self, db: str, key: bytes) -> Any | None:
+        """One value, decoded; None when absent."""
+        gate = self._gate
+        gate.enter()
+        try:
+            with self._env.begin(db=self._dbs[db], buffers=True) as txn:
+                raw = txn.get(key)
+                return None if raw is None else orjson.loads(raw)
+        finally:
+            gate.leave()
+
+    def get_many(self, db: str, keys: list[bytes]) -> list[Any | None]:
+        gate = self._gate
+        gate.enter()
+        try:
+            with self._env.begin(db=self._dbs[db], buffers=True) as txn:
+                out = []
+                for key in keys:
+                    raw = txn.get(key)
+                    out.append(None if raw is None else orjson.loads(raw))
+                return out
+        finally:
+            gate.leave()
+
+    def scan(
+        self,
+        db: str,
+        start: bytes = b"",
+        stop: bytes | None = None,
+        *,
+        reverse: bool = False,
+        limit: int = 1000,
+    ) -> list[tuple[bytes, Any]]:
+        """Up to `limit` items with start <= key < stop, in key order or reversed; one snapshot."""
+        out: list[tuple[bytes, Any]] = []
+        gate = self._gate
+        gate.enter()
+        try:
+            with self._env.begin(db=self._dbs[db]) as txn:
+                cur = txn.cursor()
+                if reverse:
+                    ok = cur.last() if stop is None else cur.set_range(stop)
+                    if stop is not None:
+                        ok = cur.prev() if ok else cur.last()
+                    while ok and len(out) < limit:
+                        key = cur.key()
+                        if key < start:
+                            break
+                        out.append((key, orjson.loads(cur.value())))
+                        ok = cur.prev()
+                else:
+                    ok = cur.set_range(start)
+                    while ok and len(out) < limit:
+                        key = cur.key()
+                        if stop is not None and key >= stop:
+                            break
+                        out.append((key, orjson.loads(cur.value())))
+                        ok = cur.next()
+        finally:
+            gate.leave()
+        return out
+
+    def counter(self, name: str) -> int:
+        gate = self._gate
+        gate.enter()
+        try:
+            with self._env.begin(db=self._dbs["meta"]) as txn:
+                raw = txn.get(name.encode())
+                return int(raw) if raw is not None else 0
+        finally:
+            gate.leave()
+
+    def entries(self, db: str) -> int:
+        gate = self._gate
+        gate.enter()
+        try:
+            with self._env.begin() as txn:
+                return txn.stat(self._dbs[db])["entries"]
+        finally:
+            gate.leave()
+
+    def usage(self) -> tuple[int, int]:
+        """(bytes in use, current map size)."""
+        info = self._env.info()
+        return (info["last_pgno"] + 1) * self._env.stat()["psize"], info["map_size"]
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def write(self, work: Callable[[WriteTxn], T]) -> T:
+        """Runs `work` in one write transaction and commits it before returning.
+
+        `work` may run more than once (after the map grows), so it must touch nothing but the
+        transaction. A full map is grown (doubled) and the work retried; a full disk raises
+        StoreFullError and leaves the store as it was.
+        """
+        with self._write_lock:
+            for _ in range(8):
+                adopt = False
+                self._gate.enter()
+                try:
+                    with self._env.begin(write=True) as txn:
+                        return work(WriteTxn(txn, self._dbs))
+                except lmdb.MapFullError:
+                    pass
+                except lmdb.MapResizedError:
+                    adopt = True
+                except (lmdb.DiskError, OSError) as exc:
+                    raise StoreFullError(f"store write failed: {exc}") from exc
+                finally:
+                    self._gate.leave()
+                if adopt:
+                    # another process grew the map: take its size
+                    self._gate.exclusive(lambda: self._env.set_mapsize(0))
+                else:
+                    self._grow()
+            raise StoreFullError("store map could not be grown enough for one transaction")
+
+    def _grow(self) -> None:
+        current = self._env.info()["map_size"]
+        if current >= _MAX_MAP_BYTES:
+            raise StoreFullError(f"store map is at its limit ({current >> 20} MiB)")
+        new = min(current * 2, _MAX_MAP_BYTES)
+        log.warning("store map full at %d MiB, growing to %d MiB", current >> 20, new >> 20)
+        self._gate.exclusive(lambda: self._env.set_mapsize(new))
+
+    def _ensure_schema(self) -> None:
+        def check(tx: WriteTxn) -> int:
+            meta = tx.get("meta", b"schema")
+            if meta is None:
+                tx.put("meta", b"schema", {"v": SCHEMA_VERSION})
+                return SCHEMA_VERSION
+            return int(meta["v"])
+
+        version = self.write(check)
+        if version > SCHEMA_VERSION:
+            raise StoreUnavailableError(
+                f"store at {self.path} has schema {version}; this server knows {SCHEMA_VERSION}"
+            )
+
+    def sync(self) -> None:
+        self._env.sync(True)
+
+    def close(self) -> None:
+        self._env.close()

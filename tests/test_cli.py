@@ -1,0 +1,87 @@
+"""The `vocscore` CLI, called as main(argv) against a real server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from clients.cli import EXIT_REJECTED, main
+
+
+@pytest.fixture(scope="module")
+def target(server, client) -> list[str]:
+    return ["--target", f"127.0.0.1:{server.port}"]
+
+
+def test_health_and_stats(target, capsys) -> None:
+    assert main([*target, "health"]) == 0
+    assert capsys.readouterr().out.strip() == "SERVING"
+    assert main([*target, "--json", "stats"]) == 0
+    assert "lexicon_version" in json.loads(capsys.readouterr().out)
+
+
+def test_feedback_then_card_readable_and_json(target, capsys) -> None:
+    assert main([*target, "feedback", "cli-1", "nps", "--score", "2", "--id", "cli-fb-1"]) == 0
+    assert (
+        main(
+            [
+                *target,
+                "feedback",
+                "cli-1",
+                "complaint",
+                "--text",
+                "扣了两次钱，赶紧退款",
+                "--id",
+                "cli-fb-2",
+            ]
+        )
+        == 0
+    )
+    assert "recorded" in capsys.readouterr().out
+    assert main([*target, "feedback", "cli-1", "nps", "--score", "2", "--id", "cli-fb-1"]) == 0
+    assert "duplicate" in capsys.readouterr().out
+    assert main([*target, "card", "cli-1", "--locale", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "DETRACTOR" in out and "payment.double_charge" in out and "opening" in out
+    assert main([*target, "--json", "card", "cli-1"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["nps"]["category"] == "DETRACTOR" and card["known"] is True
+
+
+def test_bad_input_prints_status_and_exits_1(target, capsys) -> None:
+    assert main([*target, "feedback", "c", "nps", "--score", "12"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("INVALID_ARGUMENT: score")
+
+
+def test_import_csv_and_jsonl_reports_rejected_lines(target, tmp_path: Path, capsys) -> None:
+    csv_file = tmp_path / "crm.csv"
+    csv_file.write_text(
+        "customer_id,tier,name,locale,region\n"
+        "imp-1,VIP,李雷,zh,east\n"
+        "imp-2,GOLD,韩梅梅,zh,east\n"
+        ",STANDARD,Nobody,en,west\n"
+        "imp-3,standard,Tom,en,west\n",
+        encoding="utf-8",
+    )
+    assert main([*target, "import", str(csv_file), "--quiet"]) == EXIT_REJECTED
+    out = capsys.readouterr().out
+    assert "imported 2 profiles" in out and "rejected 2 lines" in out
+    assert "line 3: tier" in out and "line 4: customer_id" in out
+    jsonl = tmp_path / "crm.jsonl"
+    jsonl.write_text(
+        '{"customer_id": "imp-4", "tier": "VVIP", "attributes": {"segment": "gold"}}\nnot json\n',
+        encoding="utf-8",
+    )
+    assert main([*target, "--json", "import", str(jsonl), "--quiet"]) == EXIT_REJECTED
+    result = json.loads(capsys.readouterr().out)
+    assert result["upserted"] == 1 and result["errors"][0].startswith("line 2: invalid JSON")
+    assert main([*target, "--json", "card", "imp-4"]) == 0
+    assert json.loads(capsys.readouterr().out)["tier"] == "VVIP"
+
+
+def test_unreachable_server_is_a_clear_error(capsys) -> None:
+    assert main(["--target", "127.0.0.1:1", "--timeout", "0.5", "health"]) == 1
+    assert capsys.readouterr().err.startswith("UNAVAILABLE")
