@@ -379,3 +379,112 @@ def test_selection_matches_naive_reference(terms: set[str], text: str) -> None:
     )
     got = [(m.start, m.end) for m in Analyzer(lexicon).analyze(text).matches]
     assert got == _naive_leftmost_longest(terms, text)
+
+
+def _entity_lexicon(terms: set[str]):
+    from types import MappingProxyType
+
+    from server.lexicon import Lexicon, TermEntry
+
+    entries = tuple(TermEntry(t, "entity", "x", 1.0, "", "zh", "t") for t in terms)
+    return Lexicon("v", entries, MappingProxyType({}), MappingProxyType({}), MappingProxyType({}))
+
+
+@pytest.mark.parametrize(
+    ("terms", "text"),
+    [
+        # U+6162 is the units 61 62: inside "\u3061\u6230" (30 61 | 62 30) it straddles two
+        # characters and must not match; next to itself it must.
+        ({"\u6162"}, "\u3061\u6230"),
+        ({"\u6162"}, "\u3061\u6162\u6230"),
+        ({"\u6162", "\u6230"}, "\u3061\u6230\u6162"),
+        ({"ab", "b满", "满意不"}, "ab满意不"),  # a prefix kept, then covered from further left
+        ({"a", "ab", "abc", "c"}, "abc abd ab c"),
+        ({"意", "满意", "不满意", "不"}, "不满意不满意"),
+        ({"happy", "😀happy"}, "😀happy😀 happy2 😀😀happy"),
+    ],
+)
+def test_selection_edge_cases_match_naive_reference(terms: set[str], text: str) -> None:
+    got = [(m.start, m.end) for m in Analyzer(_entity_lexicon(terms)).analyze(text).matches]
+    assert got == _naive_leftmost_longest(terms, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("happy😀happy", [("happy", 0, 5), ("happy", 6, 11)]),  # an emoji is no word character
+        ("😀happy2😀", []),
+        ("😀😀unhappy😀", [("unhappy", 2, 9)]),
+        ("满意😀不满意", [("满意", 0, 2), ("不满意", 3, 6)]),
+    ],
+)
+def test_matching_around_astral_characters(analyzer: Analyzer, text: str, expected: list) -> None:
+    assert terms(analyzer, text) == expected
+
+
+def test_a_term_of_several_kinds_yields_a_match_per_kind(analyzer: Analyzer) -> None:
+    # 投诉 is both an anger term and a complaint topic (in lexicon load order, emotions first);
+    # a negation goes to the first only.
+    result = analyzer.analyze("我要投诉")
+    assert [(m.term, m.kind, m.start, m.end) for m in result.matches] == [
+        ("投诉", "emotion", 2, 4),
+        ("投诉", "topic", 2, 4),
+    ]
+    assert [t.topic for t in result.topics] == ["service.attitude"]
+    negated = analyzer.analyze("不投诉").matches
+    assert [(m.kind, m.negated) for m in negated] == [
+        ("modifier", False),
+        ("emotion", True),
+        ("topic", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "你好",
+        "我很不满意，物流太慢了！！",
+        "质量不错但是物流太慢了",
+        "I am not very happy, BUT the delivery was terrible?",
+        "我的x手机又黑屏了",
+        "😀happy😀满意",
+    ],
+)
+def test_without_matches_only_matches_differ(analyzer: Analyzer, text: str) -> None:
+    full = analyzer.analyze(text)
+    lean = analyzer.analyze(text, with_matches=False)
+    assert lean.matches == ()
+    assert lean == full._replace(matches=())
+    voice = Voice(speech_rate=6.0)
+    assert analyzer.analyze(text, voice=voice, with_matches=False) == analyzer.analyze(
+        text, voice=voice
+    )._replace(matches=())
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=_TEXT)
+def test_without_matches_agrees_on_any_text(analyzer: Analyzer, text: str) -> None:
+    full = analyzer.analyze(text)
+    assert analyzer.analyze(text, with_matches=False) == full._replace(matches=())
+
+
+@pytest.mark.parametrize(
+    ("shouted", "calm"),
+    [
+        ("this is TERRIBLE", "this is terrible"),
+        ("我的APP一直闪退", "我的app一直闪退"),  # mixed text: the check reads UTF-8 bytes
+        ("Ｉ ａｍ ＨＡＰＰＹ", "i am happy"),  # full-width capitals are ASCII after NFKC
+        ("happy 😀NO WAY😀", "happy 😀no way😀"),
+    ],
+)
+def test_shouted_words_are_found_in_any_script(analyzer: Analyzer, shouted: str, calm: str) -> None:
+    assert analyzer.analyze(shouted).emotion.arousal > analyzer.analyze(calm).emotion.arousal
+
+
+def test_single_capitals_are_not_shouting(analyzer: Analyzer) -> None:
+    calm = analyzer.analyze("i think i am happy").emotion.arousal
+    assert analyzer.analyze("I think I am Happy").emotion.arousal == calm
+    assert analyzer.analyze("I think I am HAppy").emotion.arousal == calm  # "HAppy" is a word
