@@ -7,6 +7,7 @@ import csv
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -234,6 +235,180 @@ def cmd_reload(args: argparse.Namespace, client: VocClient) -> int:
     return 0
 
 
+# -- live scoring and lexicons -------------------------------------------------------------
+
+
+def format_score(r: voc_pb2.UtteranceScore) -> str:
+    lines = [f"emotion   {_fmt_emotion(r.emotion)}", f"live      {_fmt_emotion(r.live)}"
+             + ("   ESCALATION" if r.escalation else "")]
+    for t in r.topics:
+        lines.append(f"topic     {t.topic} {voc_pb2.Polarity.Name(t.polarity).lower()} ({t.score:.2f})")
+    for m in r.matches:
+        neg = " negated" if m.negated else ""
+        lines.append(f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}{neg}")
+    if r.combos:
+        lines.append("combos    " + ", ".join(r.combos))
+    return "\n".join(lines)
+
+
+def cmd_score(args: argparse.Namespace, client: VocClient) -> int:
+    reply = client.score(args.interaction or f"cli-{uuid.uuid4().hex[:12]}", args.text,
+                         customer_id=args.customer, speaker=args.speaker)
+    _emit(args, reply, format_score)
+    return 0
+
+
+def cmd_lexicon(args: argparse.Namespace, client: VocClient) -> int:
+    """Offline lexicon tools for lexicon authors; they load the server's lexicon code locally."""
+    from server.lexicon import check_dirs, load_lexicon
+    from server.scoring import Analyzer
+
+    if args.action == "check":
+        errors = check_dirs([Path(d) for d in args.args])
+        for line in errors:
+            print(line)
+        if not errors:
+            print("ok: " + ", ".join(args.args))
+        return 1 if errors else 0
+    lexicon = load_lexicon([Path(d) for d in args.dir])
+    a = Analyzer(lexicon).analyze(" ".join(args.args))
+    if args.json:
+        print(json.dumps({"matches": [m._asdict() for m in a.matches],
+                          "topics": [t._asdict() for t in a.topics],
+                          "emotion": a.emotion._asdict(), "combos": list(a.combos),
+                          "lexicon_version": lexicon.version}, ensure_ascii=False, indent=2))
+        return 0
+    e = a.emotion
+    print(f"lexicon {lexicon.version}")
+    print(f"emotion {e.label} (intensity {e.intensity:.2f}, valence {e.valence:+.2f}, arousal {e.arousal:.2f})")
+    for t in a.topics:
+        print(f"topic   {t.topic} {t.polarity} ({t.score:.2f})")
+    for m in a.matches:
+        print(f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}"
+              + (" negated" if m.negated else ""))
+    return 0
+
+
+# -- one-click reports and triggers ------------------------------------------------------
+
+
+def format_trigger(t: voc_pb2.Trigger) -> str:
+    fired = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t.fired_ms / 1000))
+    state = voc_pb2.TriggerState.Name(t.state)
+    lines = [
+        f"{voc_pb2.TriggerLevel.Name(t.level)} {voc_pb2.TriggerKind.Name(t.kind)}  {t.key}  "
+        f"({t.count} in {t.window_s} s)  -> {t.owner}  {state}  {fired}  {t.trigger_id}",
+        f"  {t.message}",
+    ]
+    if t.acked_by:
+        lines.append(f"  {state.lower()} by {t.acked_by}")
+    return "\n".join(lines)
+
+
+def format_report_ack(ack: voc_pb2.ReportAck) -> str:
+    dup = " (duplicate)" if ack.duplicate else ""
+    line = (
+        f"report {ack.report_id}{dup}: “{ack.tag}” {ack.distinct_agents}/{ack.threshold} "
+        f"distinct agents in {ack.window_s} s"
+    )
+    if ack.HasField("trigger"):
+        line += "\nFIRED " + format_trigger(ack.trigger)
+    return line
+
+
+def cmd_report(args: argparse.Namespace, client: VocClient) -> int:
+    ack = client.report(
+        args.id or f"cli-{uuid.uuid4().hex}",
+        args.agent_id,
+        args.tag,
+        customer_id=args.customer or "",
+        note=args.note or "",
+    )
+    _emit(args, ack, format_report_ack)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace, client: VocClient) -> int:
+    call = client.watch(min_level=args.level or "", since_ms=args.since_ms)
+    seen = 0
+    try:
+        for trigger in call:
+            if args.json:
+                print(json.dumps(_dict(trigger), ensure_ascii=False), flush=True)
+            else:
+                print(format_trigger(trigger), flush=True)
+            seen += 1
+            if args.count and seen >= args.count:
+                call.cancel()
+                break
+    except KeyboardInterrupt:
+        call.cancel()
+    return 0
+
+
+def cmd_triggers(args: argparse.Namespace, client: VocClient) -> int:
+    found = client.list_triggers(state=args.state or "", since_ms=args.since_ms, limit=args.limit)
+    if args.json:
+        print(json.dumps([_dict(t) for t in found], ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(format_trigger(t) for t in found) if found else "no triggers")
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace, client: VocClient) -> int:
+    _emit(args, client.ack_trigger(args.trigger_id, args.by, resolve=args.resolve), format_trigger)
+    return 0
+
+
+def _add_trigger_commands(sub: Any) -> None:
+    p = sub.add_parser("report", help="one-click report of an issue tag by an agent")
+    p.add_argument("agent_id")
+    p.add_argument("tag")
+    p.add_argument("--id", help="idempotency key (default: a new UUID)")
+    p.add_argument("--customer", help="the customer on the line")
+    p.add_argument("--note")
+    p.set_defaults(run=cmd_report)
+
+    p = sub.add_parser("watch", help="print triggers as they fire (Ctrl-C to stop)")
+    p.add_argument("--level", choices=("P0", "P1", "P2"), help="this level or more urgent")
+    p.add_argument("--since-ms", type=int, default=0, help="replay triggers fired since then")
+    p.add_argument("--count", type=int, default=0, help="stop after this many triggers")
+    p.set_defaults(run=cmd_watch)
+
+    p = sub.add_parser("triggers", help="list triggers, newest first")
+    p.add_argument("--state", choices=("OPEN", "ACKED", "RESOLVED"))
+    p.add_argument("--since-ms", type=int, default=0)
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(run=cmd_triggers)
+
+    p = sub.add_parser("ack", help="acknowledge (or --resolve) a trigger")
+    p.add_argument("trigger_id")
+    p.add_argument("--by", required=True, help="who acknowledges it")
+    p.add_argument("--resolve", action="store_true")
+    p.set_defaults(run=cmd_ack)
+
+
+# -- bench: the CTI load simulator (clients/load.py) --------------------------------------
+
+
+def cmd_bench(args: argparse.Namespace, client: VocClient) -> int:
+    from clients import load
+
+    return load.main(["--target", args.target, *args.load_args])
+
+
+def _add_bench_command(sub: Any) -> None:
+    # "+" as the prefix leaves every "--option" after `bench` to clients.load's own parser.
+    p = sub.add_parser(
+        "bench",
+        prefix_chars="+",
+        add_help=False,
+        help="load-test a local server (options: vocscore bench --help)",
+    )
+    p.add_argument("load_args", nargs="*")
+    p.set_defaults(run=cmd_bench)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vocscore", description="vocscore client")
     parser.add_argument(
@@ -249,6 +424,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--ca-file",
         default=os.environ.get("VOC_CA_FILE"),
         help="CA certificate for TLS (default $VOC_CA_FILE)",
+    )
+    parser.add_argument(
+        "--cert",
+        default=os.environ.get("VOC_CLIENT_CERT"),
+        help="client certificate for mutual TLS, with --key (default $VOC_CLIENT_CERT)",
+    )
+    parser.add_argument(
+        "--key",
+        default=os.environ.get("VOC_CLIENT_KEY"),
+        help="private key of --cert (default $VOC_CLIENT_KEY)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -287,14 +472,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("stats", help="store and server statistics").set_defaults(run=cmd_stats)
     sub.add_parser("reload", help="reload lexicons on the server").set_defaults(run=cmd_reload)
+    p = sub.add_parser("score", help="score one utterance of a live interaction")
+    p.add_argument("text")
+    p.add_argument("--interaction", help="interaction id (default: a new one)")
+    p.add_argument("--customer", default="cli-customer")
+    p.add_argument("--speaker", default="CUSTOMER", choices=("CUSTOMER", "AGENT"))
+    p.set_defaults(run=cmd_score)
+
+    p = sub.add_parser("lexicon", help="offline lexicon tools: check DIR..., test TEXT")
+    p.add_argument("action", choices=("check", "test"))
+    p.add_argument("args", nargs="+", help="directories to check, or the text to test")
+    p.add_argument("--dir", action="append", default=[], help="extra lexicon directory (test)")
+    p.set_defaults(run=cmd_lexicon)
+
+    _add_trigger_commands(sub)
+    _add_bench_command(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if bool(args.cert) != bool(args.key):
+        print("ValueError: --cert and --key go together (mutual TLS)", file=sys.stderr)
+        return 2
     try:
         with VocClient(
-            args.target, timeout=args.timeout, token=args.token, ca_file=args.ca_file
+            args.target,
+            timeout=args.timeout,
+            token=args.token,
+            ca_file=args.ca_file,
+            client_cert=(args.cert, args.key) if args.cert else None,
         ) as client:
             return args.run(args, client)
     except grpc.RpcError as exc:

@@ -27,12 +27,14 @@ class VocClient:
         token: str | None = None,
         ca_file: str | Path | None = None,
         client_cert: tuple[str | Path, str | Path] | None = None,
+        channel_options: tuple[tuple[str, Any], ...] = (),
     ) -> None:
         self.target = target
         self.timeout = timeout
         options = [
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            *channel_options,
         ]
         if ca_file or client_cert:
             root = Path(ca_file).read_bytes() if ca_file else None
@@ -108,6 +110,28 @@ class VocClient:
         request = voc_pb2.AgentRequest(agent_id=agent_id, comments_limit=comments_limit)
         return self.voc.GetAgentDashboard(request, **self._kw(timeout))
 
+    # -- live scoring ---------------------------------------------------------------------
+
+    def score(self, interaction_id: str, text: str, *, customer_id: str = "", agent_id: str = "",
+              speaker: str = "CUSTOMER", channel: str = "CHAT", ts_ms: int = 0, locale: str = "",
+              timeout: float | None = None) -> voc_pb2.UtteranceScore:
+        """Scores one utterance of a live interaction."""
+        request = utterance_message(interaction_id, text, customer_id=customer_id,
+                                    agent_id=agent_id, speaker=speaker, channel=channel,
+                                    ts_ms=ts_ms, locale=locale)
+        return self.voc.ScoreUtterance(request, **self._kw(timeout))
+
+    def stream(self, utterances: Iterable[voc_pb2.Utterance], *,
+               timeout: float | None = 3600.0) -> Iterator[voc_pb2.UtteranceScore]:
+        """One bidirectional stream per interaction; exhausting `utterances` ends it."""
+        return self.voc.StreamInteraction(iter(utterances), **self._kw(timeout))
+
+    def end_interaction(self, interaction_id: str, *, customer_id: str = "", agent_id: str = "",
+                        timeout: float | None = None) -> voc_pb2.InteractionSummary:
+        request = voc_pb2.EndInteractionRequest(interaction_id=interaction_id,
+                                                customer_id=customer_id, agent_id=agent_id)
+        return self.voc.EndInteraction(request, **self._kw(timeout))
+
     # -- admin and ops --------------------------------------------------------------------
 
     def upsert_profiles(
@@ -149,6 +173,73 @@ class VocClient:
                 last = exc.code().name
             time.sleep(0.05)
         raise TimeoutError(f"{self.target} not SERVING after {deadline_s}s (last: {last})")
+
+    # -- one-click reports and triggers ---------------------------------------------------
+
+    def report(
+        self,
+        report_id: str,
+        agent_id: str,
+        tag: str,
+        *,
+        customer_id: str = "",
+        interaction_id: str = "",
+        note: str = "",
+        ts_ms: int = 0,
+        timeout: float | None = None,
+    ) -> voc_pb2.ReportAck:
+        """One-click report; retry with the same report_id freely (idempotent)."""
+        request = voc_pb2.IssueReport(
+            report_id=report_id,
+            agent_id=agent_id,
+            tag=tag,
+            customer_id=customer_id,
+            interaction_id=interaction_id,
+            note=note,
+            ts_ms=ts_ms,
+        )
+        return self.voc.ReportIssue(request, **self._kw(timeout))
+
+    def watch(
+        self, *, min_level: str = "", since_ms: int = 0, timeout: float | None = None
+    ) -> Iterator[voc_pb2.Trigger]:
+        """Triggers as they fire (after a replay of those since `since_ms`); no deadline by
+        default. The iterator is a grpc call: `.cancel()` it to stop watching."""
+        level = voc_pb2.TriggerLevel.Value(min_level.upper()) if min_level else 0
+        request = voc_pb2.WatchRequest(min_level=level, since_ms=since_ms)
+        return self.voc.WatchTriggers(request, timeout=timeout, metadata=self._metadata)
+
+    def ack_trigger(
+        self, trigger_id: str, by: str, *, resolve: bool = False, timeout: float | None = None
+    ) -> voc_pb2.Trigger:
+        request = voc_pb2.AckTriggerRequest(trigger_id=trigger_id, by=by, resolve=resolve)
+        return self.voc.AckTrigger(request, **self._kw(timeout))
+
+    def list_triggers(
+        self,
+        *,
+        state: str = "",
+        since_ms: int = 0,
+        limit: int = 100,
+        timeout: float | None = None,
+    ) -> list[voc_pb2.Trigger]:
+        """Newest first."""
+        request = voc_pb2.ListTriggersRequest(
+            state=voc_pb2.TriggerState.Value(state.upper()) if state else 0,
+            since_ms=since_ms,
+            limit=limit,
+        )
+        return list(self.voc.ListTriggers(request, **self._kw(timeout)).triggers)
+
+
+def utterance_message(interaction_id: str, text: str, *, customer_id: str = "",
+                      agent_id: str = "", speaker: str = "CUSTOMER", channel: str = "CHAT",
+                      ts_ms: int = 0, locale: str = "") -> voc_pb2.Utterance:
+    return voc_pb2.Utterance(
+        interaction_id=interaction_id, customer_id=customer_id, agent_id=agent_id,
+        speaker=voc_pb2.Speaker.Value(speaker.upper()), channel=voc_pb2.Channel.Value(channel.upper()),
+        text=text, ts_ms=ts_ms, locale=locale,
+    )
 
 
 def profile_message(p: Mapping[str, Any]) -> admin_pb2.Profile:

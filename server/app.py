@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -17,24 +18,33 @@ import orjson
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
+import kernels
+from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
+from server.auth import AuthInterceptor, is_loopback, load_tokens
 from server.config import Config, ConfigError, load_config
 from server.engine import Engine
-from server.errors import VocError
+from server.errors import StartupError, VocError
+from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor
+from server.metrics import MetricsHttp, ServerMetrics
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
 from server.store import Store
+from server.tls import server_credentials
+from server.triggers import TriggerEngine
+from server.workers import (
+    ForwardedTriggerRpcs,
+    OwnerServicer,
+    RemoteTriggers,
+    internal_token,
+    run_workers,
+)
 
 log = logging.getLogger(__name__)
 SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
 )
-
-
-class StartupError(Exception):
-    """The server cannot start; the message says why and what to change."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -77,6 +87,18 @@ class Running:
     service: VocService
     health: health.HealthServicer
     stopped: threading.Event = field(default_factory=threading.Event)
+    metrics: ServerMetrics | None = None
+    metrics_http: MetricsHttp | None = None
+
+    @property
+    def metrics_port(self) -> int:
+        """The bound port of /metrics and /healthz; 0 when [metrics] listen is off."""
+        return self.metrics_http.port if self.metrics_http is not None else 0
+
+    def serving(self) -> bool:
+        """What the gRPC health service answers for the whole server."""
+        reply = self.health.Check(health_pb2.HealthCheckRequest(service=""), None)
+        return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     def set_serving(self, serving: bool) -> None:
         status = (
@@ -91,7 +113,13 @@ class Running:
         if self.stopped.is_set():
             return
         self.health.enter_graceful_shutdown()
+        self.service.triggers.stop()  # ends trigger streams now rather than after the grace
         self.server.stop(self.cfg.server.grace_s if grace is None else grace).wait()
+        if self.metrics_http is not None:
+            self.metrics_http.stop()  # answered 503 through the grace period; scrapes end here
+        if self.metrics is not None:
+            self.metrics.close()
+        self.service.interactions.stop()
         self.store.close()
         self.stopped.set()
         log.info("server stopped")
@@ -110,9 +138,48 @@ def server_options(cfg: Config, *, reuse_port: bool = False) -> list[tuple[str, 
     ]
 
 
-def build_server(cfg: Config, *, reuse_port: bool = False) -> Running:
-    """Opens the store, loads lexicons, compiles kernels, binds, starts; returns without blocking."""
+def _security(
+    cfg: Config, extra_tokens: tuple[Any, ...] = ()
+) -> tuple[list[grpc.ServerInterceptor], grpc.ServerCredentials | None]:
+    """Auth interceptors and TLS credentials; refuses an open port that anyone could call."""
+    try:
+        tokens = load_tokens(cfg.auth)
+        creds = server_credentials(cfg.tls)
+    except ConfigError as exc:
+        raise StartupError(str(exc)) from exc
+    listen = cfg.server.listen
+    if not tokens and not is_loopback(listen) and not cfg.server.insecure:
+        raise StartupError(
+            f"refusing to serve {listen} without authentication: it is not a loopback address. "
+            "Add [[auth.tokens]] to the config (python -m server.auth new), or pass --insecure "
+            "([server] insecure = true, VOC_SERVER_INSECURE=1) on a trusted network"
+        )
+    if not tokens:
+        # on loopback this is the local development default; elsewhere --insecure said so
+        (log.info if is_loopback(listen) else log.warning)(
+            "auth is off: no [[auth.tokens]] configured (listen %s)", listen
+        )
+    elif creds is None and not is_loopback(listen):
+        log.warning("bearer tokens travel in clear text on %s: configure [tls]", listen)
+    return ([AuthInterceptor([*tokens, *extra_tokens])] if tokens else []), creds
+
+
+def build_server(
+    cfg: Config,
+    *,
+    reuse_port: bool = False,
+    role: str = "single",
+    secret: str = "",
+    owner_target: str = "",
+) -> Running:
+    """Opens the store, loads lexicons, compiles kernels, binds, starts; returns without blocking.
+
+    `role` is "single" (one process, the default), or with --workers "owner" (holds the trigger
+    kernels, serves the internal Owner API on loopback) or "worker" (serves the public port with
+    SO_REUSEPORT and forwards trigger calls to the owner at `owner_target`).
+    """
     t0 = time.monotonic()
+    auth, creds = _security(cfg, (internal_token(secret),) if role == "owner" else ())
     hs = health.HealthServicer(experimental_non_blocking=True)
     try:
         store = Store(
@@ -120,6 +187,7 @@ def build_server(cfg: Config, *, reuse_port: bool = False) -> Running:
             map_size_mb=cfg.store.map_size_mb,
             max_readers=cfg.store.max_readers,
             sync=cfg.store.sync,
+            max_map_size_mb=cfg.store.max_map_size_mb,
         )
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
@@ -129,13 +197,40 @@ def build_server(cfg: Config, *, reuse_port: bool = False) -> Running:
         store.close()
         raise StartupError(f"lexicons: {exc}") from exc
     service = VocService(cfg, store, engine)
+    try:
+        log.info("kernels ready in %.3f s", kernels.warmup())
+        if role == "worker":
+            remote = RemoteTriggers(cfg, store, owner_target, secret if auth else "")
+            remote.wait_for_owner(60.0)
+            service.attach_triggers(remote)
+        else:
+            service.attach_triggers(TriggerEngine.open(cfg, store, engine, service.clock))
+    except (ConfigError, VocError) as exc:
+        store.close()
+        raise StartupError(str(exc)) from exc
+    # each trigger watcher holds a thread for its stream: give them their own on top
+    watchers = service.triggers.params.reports.max_watchers
+    interactions = Interactions.from_config(service)
+    service.interactions = interactions
+    service.live_emotion = interactions.live_emotion
+    interactions.start()
+    metrics = ServerMetrics(service)
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=cfg.server.threads, thread_name_prefix="rpc"),
-        interceptors=[ErrorInterceptor()],
-        options=server_options(cfg, reuse_port=reuse_port),
+        futures.ThreadPoolExecutor(
+            max_workers=cfg.server.threads + watchers, thread_name_prefix="rpc"
+        ),
+        interceptors=[metrics.interceptor, *auth, ErrorInterceptor()],
+        options=server_options(cfg, reuse_port=reuse_port or role == "worker"),
         maximum_concurrent_rpcs=cfg.server.threads * 64,
     )
-    voc_pb2_grpc.add_VocServicer_to_server(VocServicer(service), server)
+    if role == "worker":
+        servicer = type("WorkerVocServicer", (ForwardedTriggerRpcs, VocServicer), {})(service)
+        servicer.remote = service.triggers
+    else:
+        servicer = VocServicer(service)
+    voc_pb2_grpc.add_VocServicer_to_server(servicer, server)
+    if role == "owner":
+        internal_pb2_grpc.add_OwnerServicer_to_server(OwnerServicer(service), server)
     admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service), server)
     health_pb2_grpc.add_HealthServicer_to_server(hs, server)
     reflection.enable_server_reflection(
@@ -147,7 +242,10 @@ def build_server(cfg: Config, *, reuse_port: bool = False) -> Running:
         server,
     )
     try:
-        port = server.add_insecure_port(cfg.server.listen)
+        if creds is None:
+            port = server.add_insecure_port(cfg.server.listen)
+        else:
+            port = server.add_secure_port(cfg.server.listen, creds)
     except RuntimeError as exc:
         port = 0
         log.debug("bind failed: %s", exc)
@@ -157,8 +255,21 @@ def build_server(cfg: Config, *, reuse_port: bool = False) -> Running:
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
-    running = Running(server, port, cfg, store, service, hs)
+    running = Running(server, port, cfg, store, service, hs, metrics=metrics)
     running.set_serving(False)
+    if cfg.metrics.listen:
+        try:
+            running.metrics_http = MetricsHttp(
+                cfg.metrics.listen, metrics.registry, running.serving
+            )
+        except OSError as exc:
+            server.stop(None)
+            metrics.close()
+            store.close()
+            raise StartupError(
+                f"cannot serve metrics on {cfg.metrics.listen}: {exc.strerror or exc} "
+                '(set [metrics] listen, VOC_METRICS_LISTEN, or "" to turn it off)'
+            ) from exc
     server.start()
     running.set_serving(True)
     log.info(
@@ -183,9 +294,53 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR")
     parser.add_argument("--log-format", choices=("json", "text"))
     parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow a non-loopback --listen without [auth] tokens (trusted networks only)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="server processes on the port (default: [server] workers, 0 = one per core)",
+    )
+    parser.add_argument(
         "--demo", action="store_true", help="fill an empty store with demo customers before serving"
     )
     return parser.parse_args(argv)
+
+
+def serve(cfg: Config, **role: Any) -> int:
+    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons."""
+    early_stop = threading.Event()  # a SIGTERM while starting stops the server once it is up
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _signum, _frame: early_stop.set())
+    try:
+        running = build_server(cfg, **role)
+    except (StartupError, VocError) as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+    def on_stop(signum: int, _frame: Any) -> None:
+        log.info("signal %s: draining", signal.Signals(signum).name)
+        threading.Thread(target=running.stop, name="drain").start()
+
+    def on_reload(signum: int, _frame: Any) -> None:
+        def reload() -> None:
+            try:
+                running.service.engine.reload()
+            except ValueError as exc:
+                log.error("lexicon reload failed, keeping the current version: %s", exc)
+
+        threading.Thread(target=reload, name="reload").start()
+
+    signal.signal(signal.SIGTERM, on_stop)
+    signal.signal(signal.SIGINT, on_stop)
+    signal.signal(signal.SIGHUP, on_reload)
+    if early_stop.is_set():
+        on_stop(signal.SIGTERM, None)
+    while not running.stopped.wait(0.5):
+        pass
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -197,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
         flags["server"]["log_level"] = args.log_level
     if args.log_format:
         flags["server"]["log_format"] = args.log_format
+    if args.insecure:
+        flags["server"]["insecure"] = True
+    if args.workers is not None:
+        flags["server"]["workers"] = args.workers
     if args.store:
         flags["store"]["path"] = args.store
     try:
@@ -205,32 +364,35 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ConfigError: {exc}", file=sys.stderr)
         return 2
     setup_logging(cfg)
-    try:
-        if args.demo:
-            from server.demo import seed_demo
+    if args.demo:
+        from server.demo import seed_demo
 
+        try:
             if seed_demo(cfg):
                 print(f"demo store created at {cfg.store.path}", file=sys.stderr)
-        running = build_server(cfg)
-    except (StartupError, VocError) as exc:
-        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        except (StartupError, VocError) as exc:
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            return 1
+    try:
+        _security(cfg)  # refuse a bad security setup here, before any process is forked
+    except StartupError as exc:
+        print(f"StartupError: {exc}", file=sys.stderr)
         return 1
-
-    def on_stop(signum: int, _frame: Any) -> None:
-        log.info("signal %s: draining", signal.Signals(signum).name)
-        threading.Thread(target=running.stop, name="drain").start()
-
-    signal.signal(signal.SIGTERM, on_stop)
-    signal.signal(signal.SIGINT, on_stop)
+    workers = cfg.server.workers or os.cpu_count() or 1
     target = f"--target {cfg.server.listen} " if cfg.server.listen != "127.0.0.1:50051" else ""
     print(
-        f"vocscore serving on {cfg.server.listen} (store {cfg.store.path}, Ctrl-C to stop)\n"
+        f"vocscore serving on {cfg.server.listen} with {workers} worker(s) "
+        f"(store {cfg.store.path}, Ctrl-C to stop)\n"
         f"  try:  .venv/bin/vocscore {target}card C0001\n"
         f"        .venv/bin/vocscore {target}card C0002 --locale en\n"
         f"        .venv/bin/vocscore {target}dashboard A001",
         file=sys.stderr,
         flush=True,
     )
-    while not running.stopped.wait(0.5):
-        pass
-    return 0
+    if workers == 1:
+        return serve(cfg)
+    try:
+        return run_workers(cfg, workers, serve)
+    except StartupError as exc:
+        print(f"StartupError: {exc}", file=sys.stderr)
+        return 1

@@ -17,6 +17,8 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     listen: str = "127.0.0.1:50051"
+    # server processes on the port; 0 = one per core (1 runs everything in this process)
+    workers: int = 0
     threads: int = 16
     grace_s: float = 5.0
     max_message_bytes: int = 1 << 20
@@ -25,12 +27,16 @@ class ServerConfig:
     default_locale: str = "zh"
     log_format: str = "json"
     log_level: str = "INFO"
+    # serve on a non-loopback address without [auth] tokens (a trusted network only)
+    insecure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     path: str = "var/store"
     map_size_mb: int = 1024
+    # growth on a full map stops here; 0 = up to the store's own 1 TiB cap
+    max_map_size_mb: int = 0
     max_readers: int = 1024
     history_days: int = 90
     history_max_events: int = 200
@@ -57,7 +63,25 @@ class CardConfig:
 
 @dataclass(frozen=True, slots=True)
 class LexiconConfig:
+    # optional packs shipped in lexicons/_packs/ (e.g. "reviews": weights derived from reviews)
+    packs: tuple[str, ...] = ()
     extra_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TlsConfig:
+    """TLS is on when cert_file is set; client_ca_file verifies client certificates (mTLS)."""
+
+    cert_file: str = ""
+    key_file: str = ""
+    client_ca_file: str = ""
+    require_client_cert: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsConfig:
+    # HOST:PORT of the HTTP /metrics and /healthz endpoint; "" turns it off
+    listen: str = "127.0.0.1:9464"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +90,10 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     card: CardConfig = field(default_factory=CardConfig)
     lexicons: LexiconConfig = field(default_factory=LexiconConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
+    # [[auth.tokens]] entries, checked by server.auth.load_tokens; no tokens = auth off
+    auth: Mapping[str, Any] = field(default_factory=dict)
     # Free-form sections handed to the domain modules that own them (emotion, live, reports, ...).
     emotion: Mapping[str, Any] = field(default_factory=dict)
     live: Mapping[str, Any] = field(default_factory=dict)
@@ -80,8 +108,10 @@ _SECTIONS = {
     "store": StoreConfig,
     "card": CardConfig,
     "lexicons": LexiconConfig,
+    "metrics": MetricsConfig,
+    "tls": TlsConfig,
 }
-_FREE_SECTIONS = ("emotion", "live", "reports", "weak_signals", "routing")
+_FREE_SECTIONS = ("emotion", "live", "reports", "weak_signals", "routing", "auth")
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 
 
@@ -145,14 +175,31 @@ def _check(cfg: Config) -> None:
     host, sep, port = s.listen.rpartition(":")
     if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ConfigError(f"[server] listen: expected HOST:PORT, got {s.listen!r}")
+    if s.workers < 0:
+        raise ConfigError("[server] workers: must be 0 (one per core) or more")
     if s.threads < 1:
         raise ConfigError("[server] threads: must be at least 1")
     if s.max_text_chars < 1 or s.max_message_bytes < 1024:
         raise ConfigError("[server] max_text_chars / max_message_bytes: too small")
     if s.default_locale not in ("zh", "en"):
         raise ConfigError(f"[server] default_locale: expected zh or en, got {s.default_locale!r}")
+    tls = cfg.tls
+    if bool(tls.cert_file) != bool(tls.key_file):
+        raise ConfigError("[tls] cert_file, key_file: set both or neither")
+    if (tls.client_ca_file or tls.require_client_cert) and not tls.cert_file:
+        raise ConfigError("[tls] client_ca_file, require_client_cert: need cert_file and key_file")
+    if tls.require_client_cert and not tls.client_ca_file:
+        raise ConfigError("[tls] require_client_cert: needs client_ca_file to verify clients")
     if cfg.store.map_size_mb < 1:
         raise ConfigError("[store] map_size_mb: must be at least 1")
+    if cfg.store.max_map_size_mb < 0:
+        raise ConfigError("[store] max_map_size_mb: must be 0 (no limit) or a size in MiB")
+    if cfg.metrics.listen:
+        host, sep, port = cfg.metrics.listen.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ConfigError(
+                f'[metrics] listen: expected HOST:PORT or "" (off), got {cfg.metrics.listen!r}'
+            )
     for tier in ("STANDARD", "VIP", "VVIP"):
         row = cfg.card.priority.get(tier)
         if row is None or len(row) != 4 or any(p not in _PRIORITIES for p in row):

@@ -254,7 +254,8 @@ def seed_demo(cfg: Config, customers: int = 3000, seed: int = 7) -> int:
             if rng.random() < 0.5:
                 n += 1
                 score = rng.choices((1, 2, 3, 4, 5), (5, 7, 15, 33, 40))[0]
-                text = rng.choice(CSAT_COMMENTS[locale]) if rng.random() < 0.5 else ""
+                band = 0 if score <= 2 else 1 if score == 3 else 2
+                text = rng.choice(CSAT_COMMENTS[locale][band]) if rng.random() < 0.5 else ""
                 feedback(
                     n,
                     cid,

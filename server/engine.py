@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from server.config import Config, build_section
-from server.lexicon import Lexicon, load_lexicon
+from server.lexicon import Lexicon, load_lexicon, pack_dir
 from server.scoring import Analyzer, EmotionParams
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ class Engine:
         self.current = self._build()
 
     def _build(self) -> Scoring:
-        dirs = [Path(d) for d in self._cfg.lexicons.extra_dirs]
+        lex = self._cfg.lexicons
+        dirs = [*(pack_dir(name) for name in lex.packs), *(Path(d) for d in lex.extra_dirs)]
         lexicon = load_lexicon(dirs)
         return Scoring(lexicon, Analyzer(lexicon, self._params))
 

@@ -37,6 +37,12 @@ class ResourceExhausted(VocError):
     code = "RESOURCE_EXHAUSTED"
 
 
+class Unavailable(VocError):
+    """The service cannot take this call now (e.g. shutting down); retry elsewhere or later."""
+
+    code = "UNAVAILABLE"
+
+
 class StoreFullError(VocError):
     """The disk or the map is full: writes fail, reads go on."""
 
@@ -47,3 +53,7 @@ class StoreUnavailableError(VocError):
     """The store cannot be opened or used."""
 
     code = "UNAVAILABLE"
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says why and what to change."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import grpc
 
-from server.errors import VocError
+from server.errors import InvalidArgument, VocError
 
 log = logging.getLogger(__name__)
 _CODES = {name: getattr(grpc.StatusCode, name) for name in grpc.StatusCode.__members__}
@@ -21,9 +21,44 @@ def _abort(context: grpc.ServicerContext, exc: Exception, method: str) -> None:
     context.abort(grpc.StatusCode.INTERNAL, f"internal error: {type(exc).__name__}")
 
 
-def _wrap_unary(behavior: Callable, method: str) -> Callable:
+class _Undecodable:
+    """Stands for request bytes the generated parser rejected; grpc would answer INTERNAL."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+def _lenient(parse: Callable) -> Callable:
+    message_type = getattr(parse, "__self__", None)
+    descriptor = getattr(message_type, "DESCRIPTOR", None)
+    undecodable = _Undecodable(descriptor.full_name if descriptor else "protobuf")
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return parse(data)
+        except Exception:  # noqa: BLE001 - garbage from the caller, not a server fault
+            return undecodable
+
+    return deserialize
+
+
+def _decoded(request: Any) -> Any:
+    if type(request) is _Undecodable:
+        raise InvalidArgument("request", f"is not a valid {request.message} message")
+    return request
+
+
+def _decoded_stream(requests: Any) -> Any:
+    for request in requests:
+        yield _decoded(request)
+
+
+def _wrap_unary(behavior: Callable, method: str, streaming: bool = False) -> Callable:
     def call(request: Any, context: grpc.ServicerContext) -> Any:
         try:
+            request = _decoded_stream(request) if streaming else _decoded(request)
             return behavior(request, context)
         except Exception as exc:  # noqa: BLE001 - every error becomes a status
             if isinstance(exc, grpc.RpcError) or context.code() is not None:
@@ -33,9 +68,10 @@ def _wrap_unary(behavior: Callable, method: str) -> Callable:
     return call
 
 
-def _wrap_stream(behavior: Callable, method: str) -> Callable:
+def _wrap_stream(behavior: Callable, method: str, streaming: bool = False) -> Callable:
     def call(request: Any, context: grpc.ServicerContext) -> Any:
         try:
+            request = _decoded_stream(request) if streaming else _decoded(request)
             yield from behavior(request, context)
         except Exception as exc:  # noqa: BLE001
             if isinstance(exc, grpc.RpcError) or context.code() is not None:
@@ -46,19 +82,29 @@ def _wrap_stream(behavior: Callable, method: str) -> Callable:
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Maps VocError subclasses to their status codes and anything else to INTERNAL."""
+    """Maps VocError subclasses to their status codes and anything else to INTERNAL; request
+    bytes that do not parse are INVALID_ARGUMENT (grpc itself would answer INTERNAL)."""
+
+    def __init__(self) -> None:
+        self._parsers: dict[Callable, Callable] = {}
 
     def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         if handler is None or details.method.startswith("/grpc."):
             return handler
         method = details.method
+        parse = handler.request_deserializer
+        if parse is not None:
+            lenient = self._parsers.get(parse)
+            if lenient is None:
+                lenient = self._parsers.setdefault(parse, _lenient(parse))
+            handler = handler._replace(request_deserializer=lenient)
         if handler.unary_unary:
             return handler._replace(unary_unary=_wrap_unary(handler.unary_unary, method))
         if handler.stream_unary:
-            return handler._replace(stream_unary=_wrap_unary(handler.stream_unary, method))
+            return handler._replace(stream_unary=_wrap_unary(handler.stream_unary, method, True))
         if handler.unary_stream:
             return handler._replace(unary_stream=_wrap_stream(handler.unary_stream, method))
         if handler.stream_stream:
-            return handler._replace(stream_stream=_wrap_stream(handler.stream_stream, method))
+            return handler._replace(stream_stream=_wrap_stream(handler.stream_stream, method, True))
         return handler

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from server import __version__
 from server.card import Card, CardEmotion, assemble_card
 from server.config import Config
 from server.engine import Engine
-from server.errors import InvalidArgument
+from server.errors import InvalidArgument, Unavailable
 from server.feedback import (
     Dashboard,
     FeedbackIn,
@@ -21,6 +23,8 @@ from server.feedback import (
 )
 from server.profiles import ProfileIn, check_id, check_profile, upsert_profiles
 from server.store import Store
+from server.trigger_rules import ReportIn, ReportOutcome, check_report
+from server.triggers import TriggerEngine
 
 
 def wall_ms() -> int:
@@ -48,6 +52,8 @@ class VocService:
         # hooks filled by the live-scoring and trigger modules
         self.live_emotion: Callable[[str], CardEmotion | None] = lambda _iid: None
         self.incidents_for: Callable[[list[str]], list[dict]] | None = None
+        self.interactions: Any = None  # server.interactions.Interactions, set by the app
+        self.triggers: TriggerEngine | None = None  # set by attach_triggers
 
     def card(self, customer_id: str, interaction_id: str, locale: str) -> Card:
         s = self.cfg.server
@@ -76,8 +82,15 @@ class VocService:
             max_text_chars=s.max_text_chars,
             history_days=self.cfg.store.history_days,
         )
-        analysis = self.engine.current.analyzer.analyze(fb.text) if fb.text else None
-        return record_feedback(self.store, fb, analysis, self.cfg.store, now)
+        analyzer = self.engine.current.analyzer
+        analysis = analyzer.analyze(fb.text, with_matches=False) if fb.text else None
+        result = record_feedback(self.store, fb, analysis, self.cfg.store, now)
+        if self.triggers is not None and analysis is not None and not result.duplicate:
+            # after the commit: complaint topics and entity+symptom combos feed the trends
+            complaints = [t.topic for t in result.topics if t.polarity == "complaint"]
+            combos = analysis.combos if fb.kind != "PRAISE" else ()
+            self.triggers.observe(complaints, combos, fb.ts_ms, fb.customer_id, now_ms=now)
+        return result
 
     def dashboard(self, agent_id: str, comments_limit: int) -> Dashboard:
         aid = check_id("agent_id", agent_id, self.cfg.server.max_id_chars)
@@ -108,6 +121,39 @@ class VocService:
             outcome.upserted += upsert_profiles(self.store, pending, self.clock())
         return outcome
 
+    # -- one-click reports and triggers (server/triggers.py) ------------------------------
+
+    def attach_triggers(self, triggers: TriggerEngine) -> None:
+        self.triggers = triggers
+        self.incidents_for = triggers.incidents_for
+
+    def report(self, report: ReportIn) -> ReportOutcome:
+        triggers = self.require_triggers()
+        checked = check_report(
+            report, triggers.params, now_ms=self.clock(), max_id_chars=self.cfg.server.max_id_chars
+        )
+        return triggers.report(checked)
+
+    def observe_utterance(
+        self,
+        topics: list[str],
+        combos: list[str] | tuple[str, ...],
+        ts_ms: int,
+        customer_id: str,
+        agent_id: str = "",
+    ) -> list[dict[str, Any]]:
+        """Feeds a customer utterance's complaint topics and combos to the trend counters;
+        returns the P1 triggers it fired."""
+        if self.triggers is None:
+            return []
+        now = self.clock()
+        return self.triggers.observe(topics, combos, ts_ms or now, customer_id, now_ms=now)
+
+    def require_triggers(self) -> TriggerEngine:
+        if self.triggers is None:
+            raise Unavailable("triggers are not enabled on this server")
+        return self.triggers
+
     def stats(self) -> dict:
         used, map_size = self.store.usage()
         scoring = self.engine.current
@@ -121,5 +167,7 @@ class VocService:
             "map_size": map_size,
             "lexicon_version": scoring.lexicon.version,
             "uptime_s": time.monotonic() - self.started,
+            "live_interactions": len(self.interactions) if self.interactions is not None else 0,
             "version": __version__,
+            "pid": os.getpid(),
         }

@@ -19,6 +19,7 @@ class VocServicer(LiveRpcs, TriggerRpcs, voc_pb2_grpc.VocServicer):
 
     def __init__(self, service: VocService) -> None:
         self.service = service
+        self.interactions = service.interactions
         self._locale = service.cfg.server.default_locale
 
     def GetSummaryCard(

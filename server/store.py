@@ -99,15 +99,17 @@ class Store:
         map_size_mb: int = 1024,
         max_readers: int = 1024,
         sync: bool = True,
+        max_map_size_mb: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.max_map_bytes = min(max_map_size_mb << 20, _MAX_MAP_BYTES) or _MAX_MAP_BYTES
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             if not os.access(self.path, os.W_OK):
                 raise PermissionError(f"{self.path}: not writable")
             self._env = lmdb.open(
                 str(self.path),
-                map_size=map_size_mb << 20,
+                map_size=min(map_size_mb << 20, self.max_map_bytes),
                 max_dbs=len(DATABASES) + 2,
                 max_readers=max_readers,
                 max_spare_txns=64,
@@ -234,7 +236,7 @@ class Store:
                 except lmdb.MapResizedError:
                     adopt = True
                 except (lmdb.DiskError, OSError) as exc:
-                    raise StoreFullError(f"store write failed: {exc}") from exc
+                    raise StoreFullError(f"store at {self.path}: write failed: {exc}") from exc
                 finally:
                     self._gate.leave()
                 if adopt:
@@ -242,13 +244,18 @@ class Store:
                     self._gate.exclusive(lambda: self._env.set_mapsize(0))
                 else:
                     self._grow()
-            raise StoreFullError("store map could not be grown enough for one transaction")
+            raise StoreFullError(
+                f"store at {self.path}: map could not be grown enough for one transaction"
+            )
 
     def _grow(self) -> None:
         current = self._env.info()["map_size"]
-        if current >= _MAX_MAP_BYTES:
-            raise StoreFullError(f"store map is at its limit ({current >> 20} MiB)")
-        new = min(current * 2, _MAX_MAP_BYTES)
+        if current >= self.max_map_bytes:
+            raise StoreFullError(
+                f"store at {self.path} is full: its map is at the {current >> 20} MiB limit "
+                "(raise [store] max_map_size_mb or free disk); reads go on"
+            )
+        new = min(current * 2, self.max_map_bytes)
         log.warning("store map full at %d MiB, growing to %d MiB", current >> 20, new >> 20)
         self._gate.exclusive(lambda: self._env.set_mapsize(new))
 

@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault(
     "NUMBA_CACHE_DIR", str(Path(__file__).resolve().parent.parent / ".numba_cache")
 )
+# servers started by main() or as subprocesses must not fight over the default metrics port
+os.environ.setdefault("VOC_METRICS_LISTEN", "127.0.0.1:0")
 
 from clients.client import VocClient  # noqa: E402
 from server.app import Running, build_server  # noqa: E402
@@ -22,6 +24,7 @@ def make_config(store: Path, **sections: dict) -> Config:
     overrides = {
         "server": {"listen": "127.0.0.1:0", "log_format": "text"},
         "store": {"path": str(store), "map_size_mb": 64},
+        "metrics": {"listen": "127.0.0.1:0"},
     }
     for name, table in sections.items():
         overrides.setdefault(name, {}).update(table)

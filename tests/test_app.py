@@ -27,7 +27,8 @@ def test_port_in_use_is_named(tmp_path: Path, capsys) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        assert main(["--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "s")]) == 1
+        assert main(["--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "s"),
+                     "--workers", "1"]) == 1
     err = capsys.readouterr().err
     assert "StartupError" in err and f"127.0.0.1:{port}" in err
 
@@ -35,7 +36,7 @@ def test_port_in_use_is_named(tmp_path: Path, capsys) -> None:
 def test_unwritable_store_is_named(tmp_path: Path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["--listen", "127.0.0.1:0", "--store", str(blocker / "store")]) == 1
+    assert main(["--listen", "127.0.0.1:0", "--store", str(blocker / "store"), "--workers", "1"]) == 1
     assert "cannot open store" in capsys.readouterr().err
 
 
@@ -47,7 +48,7 @@ def free_port() -> int:
 
 def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:
     port = free_port()
-    env = {**os.environ, "VOC_SERVER_GRACE_S": "2"}
+    env = {**os.environ, "VOC_SERVER_GRACE_S": "2", "VOC_METRICS_LISTEN": "127.0.0.1:0"}
     with subprocess.Popen(
         [
             sys.executable,
@@ -74,7 +75,7 @@ def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 0
+    assert proc.returncode == 0, log[-3000:]
     assert '"msg":"serving"' in log
     assert "SIGTERM" in log and "server stopped" in log
     # the acknowledged write is in the store after the drain

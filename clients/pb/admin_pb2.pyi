@@ -62,7 +62,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Stats(_message.Message):
-    __slots__ = ("customers", "agents", "feedback", "reports", "triggers", "store_bytes", "map_size", "lexicon_version", "live_interactions", "uptime_s", "version")
+    __slots__ = ("customers", "agents", "feedback", "reports", "triggers", "store_bytes", "map_size", "lexicon_version", "live_interactions", "uptime_s", "version", "pid")
     CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,7 @@ class Stats(_message.Message):
     LIVE_INTERACTIONS_FIELD_NUMBER: _ClassVar[int]
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
+    PID_FIELD_NUMBER: _ClassVar[int]
     customers: int
     agents: int
     feedback: int
@@ -85,4 +86,5 @@ class Stats(_message.Message):
     live_interactions: int
     uptime_s: float
     version: str
-    def __init__(self, customers: _Optional[int] = ..., agents: _Optional[int] = ..., feedback: _Optional[int] = ..., reports: _Optional[int] = ..., triggers: _Optional[int] = ..., store_bytes: _Optional[int] = ..., map_size: _Optional[int] = ..., lexicon_version: _Optional[str] = ..., live_interactions: _Optional[int] = ..., uptime_s: _Optional[float] = ..., version: _Optional[str] = ...) -> None: ...
+    pid: int
+    def __init__(self, customers: _Optional[int] = ..., agents: _Optional[int] = ..., feedback: _Optional[int] = ..., reports: _Optional[int] = ..., triggers: _Optional[int] = ..., store_bytes: _Optional[int] = ..., map_size: _Optional[int] = ..., lexicon_version: _Optional[str] = ..., live_interactions: _Optional[int] = ..., uptime_s: _Optional[float] = ..., version: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...

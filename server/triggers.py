@@ -1,0 +1,485 @@
+"""The trigger engine: one-click reports fire P0, trend counters fire P1, once per episode.
+
+Rules (numbers from [reports], [weak_signals], [routing]; see server/trigger_rules.py):
+
+* P0 AGENT_REPORTS: a tag fires when `threshold` distinct agents (default 10) have reported it
+  within `window_s` (default 300 s). One agent counts once per window however often it clicks.
+* P1 WEAK_SIGNAL: a topic or entity+symptom combination fires when its count in the current
+  bucket is ``>= min_count`` and ``>= growth_ratio * max(baseline, floor)``.
+* Episodes: a key fires once, then stays quiet while its episode lasts. A P0 episode ends when a
+  report finds fewer than ``ceil(threshold * rearm_ratio)`` distinct agents left in the window
+  (default: fewer than 5 of 10); a P1 episode ends once `rearm_buckets` buckets pass without
+  the key meeting the rule. Acknowledging or resolving a trigger does not end its episode.
+
+Durability: each report is journaled (key: big-endian ts_ms + report_id) with its idempotency
+key, any trigger it fired and the episode change, in one committed transaction before the ack.
+On start the windows are rebuilt from the journal and the episodes from the store, so a restart
+neither loses counted reports nor fires twice. Trend counters are in memory only: after a
+restart P1 waits `warmup_buckets` for history. The engine owns its kernels; one lock guards
+them and the journal write, so the interface (report, observe, incidents_for, ack, list,
+subscribe) can later move behind one owner process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+
+from kernels import DistinctWindows, hash_agent
+from server.config import Config
+from server.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
+from server.hub import Hub, Subscription
+from server.metrics import trigger_fired
+from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.trigger_rules import (
+    FUTURE_SLACK_MS,
+    LEVELS,
+    SAMPLE,
+    STATES,
+    ReportIn,
+    ReportOutcome,
+    Router,
+    TagRule,
+    TriggerParams,
+    level_rank,
+    new_trigger_id,
+    since_key,
+    trigger_key,
+)
+from server.weak_signals import WeakSignals
+
+log = logging.getLogger(__name__)
+_TRACKED_AGENTS = 64  # latest agents remembered per tag, for samples and first_ms
+_PRUNE_EVERY = 512  # reports between journal prunes
+_PRUNE_BATCH = 2000
+
+
+class _TagWindow:
+    """A tag's kernel slot plus the latest agent and customer ids (the kernel keeps hashes)."""
+
+    __slots__ = ("slot", "agents", "customers")
+
+    def __init__(self, slot: int) -> None:
+        self.slot = slot
+        self.agents: OrderedDict[str, int] = OrderedDict()
+        self.customers: OrderedDict[str, int] = OrderedDict()
+
+    def seen(self, agent_id: str, customer_id: str, ts: int) -> None:
+        for ids, key in ((self.agents, agent_id), (self.customers, customer_id)):
+            if not key:
+                continue
+            ids[key] = max(ts, ids.pop(key, ts))
+            if len(ids) > _TRACKED_AGENTS:
+                ids.popitem(last=False)
+
+    def clear(self) -> None:
+        self.agents.clear()
+        self.customers.clear()
+
+
+def _fingerprint(r: ReportIn) -> str:
+    parts = (r.agent_id, r.tag, r.customer_id, r.interaction_id, r.note)
+    return hashlib.blake2b("\x1f".join(parts).encode(), digest_size=12).hexdigest()
+
+
+def _prune(tx: WriteTxn, cutoff_ms: int) -> int:
+    """Deletes up to _PRUNE_BATCH journal entries older than cutoff_ms, with their idem keys."""
+    stale = []
+    for key, raw in tx.cursor("reports"):
+        if int.from_bytes(key[:8], "big") >= cutoff_ms or len(stale) >= _PRUNE_BATCH:
+            break
+        stale.append((key, orjson.loads(raw)["id"]))
+    for key, report_id in stale:
+        tx.delete("reports", key)
+        tx.delete("idem", b"r:" + report_id.encode())
+    return len(stale)
+
+
+class TriggerEngine:
+    """Owner of the report windows, the weak signals, episodes and open triggers."""
+
+    def __init__(
+        self,
+        store: Store,
+        params: TriggerParams,
+        *,
+        topics_of: Callable[[str], tuple[str, ...]],
+        owner_of_topic: Callable[[str], str],
+        clock: Callable[[], int],
+    ) -> None:
+        self.store = store
+        self.params = params
+        self.clock = clock
+        self._topics_of = topics_of
+        self._router = Router(params.routing, owner_of_topic)
+        rp, wp = params.reports, params.weak
+        self.windows = DistinctWindows(rp.max_tags, rp.agents_per_key)
+        self.hub = Hub(capacity=rp.watch_queue, max_subscribers=rp.max_watchers)
+        self._lock = threading.Lock()
+        self._tags: dict[str, _TagWindow] = {}
+        self._free = list(range(rp.max_tags - 1, -1, -1))
+        self._tag_topics: dict[str, tuple[str, ...]] = {}
+        self._episodes: dict[str, dict[str, Any]] = {}  # "r:tag" / "w:topic:x" -> {id, hot}
+        self._open: dict[str, dict[str, Any]] = {}  # trigger id -> trigger, until resolved
+        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self._since_prune = 0
+        self.weak = WeakSignals(wp, store, self._episodes, self._trigger, self._opened)
+
+    @classmethod
+    def open(
+        cls, cfg: Config, store: Store, scoring: Any, clock: Callable[[], int]
+    ) -> TriggerEngine:
+        """Builds the engine over the store and the scoring engine, and rebuilds its state."""
+
+        def topics_of(tag: str) -> tuple[str, ...]:
+            current = scoring.current
+            if tag in current.lexicon.taxonomy:
+                return (tag,)
+            topics = current.analyzer.analyze(tag, with_matches=False).topics
+            return tuple(dict.fromkeys(t.topic for t in topics))
+
+        engine = cls(
+            store,
+            TriggerParams.from_config(cfg),
+            topics_of=topics_of,
+            owner_of_topic=lambda topic: scoring.current.lexicon.owner(topic),
+            clock=clock,
+        )
+        engine.rebuild()
+        return engine
+
+    # -- start and stop --------------------------------------------------------------------
+
+    def rebuild(self) -> int:
+        """Replays the journal of the longest window into the kernels and loads episodes and
+        open triggers; prunes older entries. Returns the reports replayed."""
+        now = self.clock()
+        cutoff = now - self.params.longest_window_ms - FUTURE_SLACK_MS
+        replayed = 0
+        with self._lock:
+            for rec in self._journal(cutoff):
+                rule = self.params.rule_for(rec["tag"])
+                if rec["t"] > now - rule.window_ms - FUTURE_SLACK_MS:
+                    self._count(rec, rule)
+                    replayed += 1
+            for key, episode in self.store.scan("meta", b"ep:", b"ep;", limit=1 << 20):
+                self._episodes[key[3:].decode()] = episode
+            for _, t in self.store.scan("triggers", reverse=True, limit=10_000):
+                if t["state"] != "RESOLVED":
+                    self._open[t["id"]] = t
+            self._refresh_incidents()
+        while self.store.write(lambda tx: _prune(tx, cutoff)) == _PRUNE_BATCH:
+            pass
+        log.info("trigger windows rebuilt", extra={"reports": replayed, "open": len(self._open)})
+        return replayed
+
+    def stop(self) -> None:
+        self.hub.close()
+
+    def _journal(self, from_ms: int) -> Iterator[dict[str, Any]]:
+        start = max(0, from_ms).to_bytes(8, "big")
+        while True:
+            page = self.store.scan("reports", start, limit=10_000)
+            for _, rec in page:
+                yield rec
+            if len(page) < 10_000:
+                return
+            start = page[-1][0] + b"\x00"
+
+    # -- reports -> P0 ---------------------------------------------------------------------
+
+    def report(self, r: ReportIn) -> ReportOutcome:
+        """Counts one checked report (see trigger_rules.check_report), journals it and returns
+        the ack; fires the tag's P0 if this report completes the threshold."""
+        rule = self.params.rule_for(r.tag)
+        idem_key = b"r:" + r.report_id.encode()
+        fingerprint = _fingerprint(r)
+        episode_name = "r:" + r.tag
+        episode_key = b"ep:" + episode_name.encode()
+        journal_key = r.ts_ms.to_bytes(8, "big") + r.report_id.encode()
+        record = {
+            "v": SCHEMA_VERSION,
+            "id": r.report_id,
+            "a": r.agent_id,
+            "tag": r.tag,
+            "c": r.customer_id,
+            "i": r.interaction_id,
+            "n": r.note,
+            "t": r.ts_ms,
+        }
+        with self._lock:
+            previous = self.store.get("idem", idem_key)
+            if previous is not None:
+                return self._duplicate(r, previous, fingerprint)
+            window = self._window_for(r.tag, r.ts_ms)
+            episode = self._episodes.get(episode_name)
+            rearm = episode is not None and self.windows.count(
+                window.slot, r.ts_ms, rule.window_ms
+            ) < self.params.rearm_below(rule)
+            count = self._count(record, rule)
+            fired = None
+            if count >= rule.threshold and (episode is None or rearm):
+                fired = self._p0(r.tag, count, rule, window, r.ts_ms)
+            self._since_prune += 1
+            prune_to = None
+            if self._since_prune >= _PRUNE_EVERY:
+                prune_to = r.ts_ms - self.params.longest_window_ms - FUTURE_SLACK_MS
+
+            def work(tx: WriteTxn) -> None:
+                idem = {"v": SCHEMA_VERSION, "fp": fingerprint, "tag": r.tag}
+                idem["trigger"] = fired["id"] if fired else ""
+                tx.put("idem", idem_key, idem)
+                tx.put("reports", journal_key, record)
+                if rearm:
+                    tx.delete("meta", episode_key)
+                if fired:
+                    tx.put("triggers", trigger_key(fired["id"]), fired)
+                    tx.put("meta", episode_key, {"id": fired["id"]})
+                if prune_to is not None:
+                    _prune(tx, prune_to)
+
+            try:
+                self.store.write(work)
+            except BaseException:
+                self._restore(r.tag, window, rule)
+                raise
+            if prune_to is not None:
+                self._since_prune = 0
+            if rearm:
+                del self._episodes[episode_name]
+            if fired:
+                self._episodes[episode_name] = {"id": fired["id"]}
+                self._opened(fired)
+        return ReportOutcome(r.report_id, False, count, rule.threshold, rule.window_s, r.tag, fired)
+
+    def _count(self, record: dict[str, Any], rule: TagRule) -> int:
+        window = self._window_for(record["tag"], record["t"])
+        window.seen(record["a"], record["c"], record["t"])
+        agent = int(hash_agent(record["a"]))  # a Python int takes the wrapper's fast path
+        return self.windows.add(window.slot, agent, record["t"], rule.window_ms)
+
+    def _duplicate(self, r: ReportIn, previous: dict[str, Any], fingerprint: str) -> ReportOutcome:
+        if previous["fp"] != fingerprint:
+            raise AlreadyExists(f"report_id: {r.report_id!r} was already used for another report")
+        tag = previous["tag"]
+        rule = self.params.rule_for(tag)
+        window = self._tags.get(tag)
+        count = 0
+        if window is not None:
+            count = self.windows.count(window.slot, self.clock(), rule.window_ms)
+        trigger = None
+        if previous.get("trigger"):
+            trigger = self.store.get("triggers", trigger_key(previous["trigger"]))
+        return ReportOutcome(r.report_id, True, count, rule.threshold, rule.window_s, tag, trigger)
+
+    def _window_for(self, tag: str, ts: int) -> _TagWindow:
+        window = self._tags.get(tag)
+        if window is not None:
+            return window
+        if not self._free:
+            self._evict(ts)
+        if not self._free:
+            raise ResourceExhausted(
+                f"tag: more than {self.params.reports.max_tags} tags reported within their "
+                "windows (raise [reports] max_tags)"
+            )
+        window = _TagWindow(self._free.pop())
+        self.windows.reset_key(window.slot)
+        self._tags[tag] = window
+        return window
+
+    def _evict(self, ts: int) -> None:
+        """Frees the slots of tags whose window has emptied and whose episode has ended."""
+        t_max = self.windows.t_max
+        for tag, window in list(self._tags.items()):
+            expired = t_max[window.slot] <= ts - self.params.rule_for(tag).window_ms
+            if expired and "r:" + tag not in self._episodes:
+                del self._tags[tag]
+                self._free.append(window.slot)
+
+    def _restore(self, tag: str, window: _TagWindow, rule: TagRule) -> None:
+        """After a failed commit: recount the tag from the journal, the one source of truth."""
+        self.windows.reset_key(window.slot)
+        window.clear()
+        for rec in self._journal(self.clock() - rule.window_ms - FUTURE_SLACK_MS):
+            if rec["tag"] == tag:
+                self._count(rec, rule)
+
+    def topics_for_tag(self, tag: str) -> tuple[str, ...]:
+        """The taxonomy topics a tag stands for (a topic id, or topics its text mentions)."""
+        topics = self._tag_topics.get(tag)
+        if topics is None:
+            topics = self._topics_of(tag)
+            self._tag_topics[tag] = topics
+        return topics
+
+    def _p0(
+        self, tag: str, count: int, rule: TagRule, window: _TagWindow, ts: int
+    ) -> dict[str, Any]:
+        cutoff = ts - rule.window_ms
+        agents = [(t, a) for a, t in window.agents.items() if t > cutoff]
+        customers = [c for c, t in window.customers.items() if t > cutoff]
+        return self._trigger(
+            "P0",
+            "AGENT_REPORTS",
+            tag,
+            count,
+            rule.window_s,
+            min((t for t, _ in agents), default=ts),
+            ts,
+            self.topics_for_tag(tag),
+            [a for _, a in agents][-SAMPLE:],
+            customers[-SAMPLE:],
+            f"{count} agents reported “{tag}” within {rule.window_s} s",
+        )
+
+    # -- utterances and feedback -> P1 -----------------------------------------------------
+
+    def observe(
+        self,
+        topics: list[str] | tuple[str, ...],
+        combos: list[str] | tuple[str, ...],
+        ts_ms: int,
+        customer_id: str = "",
+        now_ms: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Counts one customer signal per topic and combination; returns the P1s it fired.
+
+        With `now_ms`, a signal more than a bucket away from now (an old survey, a replayed
+        utterance) counts as arriving now: trends follow what the service hears now.
+        """
+        if not self.weak.params.enabled or not (topics or combos):
+            return []
+        with self._lock:
+            return self.weak.observe(topics, combos, ts_ms, customer_id, now_ms)
+
+    # -- triggers --------------------------------------------------------------------------
+
+    def _trigger(
+        self,
+        level: str,
+        kind: str,
+        key: str,
+        count: int,
+        window_s: int,
+        first_ms: int,
+        fired_ms: int,
+        topics: tuple[str, ...],
+        agents: list[str],
+        customers: list[str],
+        message: str,
+    ) -> dict[str, Any]:
+        return {
+            "v": SCHEMA_VERSION,
+            "id": new_trigger_id(fired_ms),
+            "level": level,
+            "kind": kind,
+            "key": key,
+            "count": int(count),
+            "window_s": window_s,
+            "first_ms": first_ms,
+            "fired_ms": fired_ms,
+            "owner": self._router.owner(key, topics),
+            "message": message,
+            "agents": agents,
+            "customers": customers,
+            "topics": list(topics),
+            "state": "OPEN",
+            "acked_by": "",
+            "acked_ms": 0,
+        }
+
+    def _opened(self, trigger: dict[str, Any]) -> None:
+        self._open[trigger["id"]] = trigger
+        self._refresh_incidents()
+        log.warning(
+            "trigger fired",
+            extra={k: trigger[k] for k in ("id", "level", "key", "count", "owner")},
+        )
+        trigger_fired(trigger["level"], trigger["kind"])
+        self.hub.publish(trigger, level_rank(trigger["level"]))
+
+    def _refresh_incidents(self) -> None:
+        self._incidents = tuple(
+            (frozenset(t.get("topics", ())), t) for t in self._open.values() if t.get("topics")
+        )
+
+    def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
+        """Open (not resolved) triggers whose topics include one of `topics`; lock-free."""
+        incidents = self._incidents
+        if not incidents:
+            return []
+        wanted = set(topics)
+        return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
+
+    def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]:
+        """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved."""
+        trigger_id, by = trigger_id.strip(), by.strip()
+        if not trigger_id:
+            raise InvalidArgument("trigger_id", "is required")
+        if not by:
+            raise InvalidArgument("by", "is required")
+        if len(trigger_id) > 64 or len(by) > 128:
+            raise InvalidArgument("trigger_id" if len(trigger_id) > 64 else "by", "too long")
+        key = trigger_key(trigger_id)
+        now = self.clock()
+
+        def work(tx: WriteTxn) -> dict[str, Any]:
+            trigger = tx.get("triggers", key)
+            if trigger is None:
+                raise NotFound(f"trigger_id: no trigger {trigger_id!r}")
+            if trigger["state"] == "RESOLVED":
+                return trigger
+            trigger["state"] = "RESOLVED" if resolve else "ACKED"
+            trigger["acked_by"], trigger["acked_ms"] = by, now
+            tx.put("triggers", key, trigger)
+            return trigger
+
+        with self._lock:
+            trigger = self.store.write(work)
+            if trigger["state"] == "RESOLVED":
+                self._open.pop(trigger_id, None)
+            else:
+                self._open[trigger_id] = trigger
+            self._refresh_incidents()
+        return trigger
+
+    def list(self, state: str = "", since_ms: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """Triggers fired at or after since_ms, newest first, optionally in one state."""
+        if state and state not in STATES:
+            raise InvalidArgument("state", f"must be one of {', '.join(STATES)}")
+        if since_ms < 0:
+            raise InvalidArgument("since_ms", "must be >= 0")
+        if not 0 <= limit <= 1000:
+            raise InvalidArgument("limit", "must be 0-1000 (0: 100)")
+        limit = limit or 100
+        scan = limit if not state else 100_000
+        found = self.store.scan("triggers", since_key(since_ms), reverse=True, limit=scan)
+        return [t for _, t in found if not state or t["state"] == state][:limit]
+
+    def subscribe(self, min_level: str = "") -> Subscription:
+        """A queue of triggers at `min_level` or more urgent ("" or unspecified: all)."""
+        if min_level and min_level not in LEVELS:
+            raise InvalidArgument("min_level", f"must be one of {', '.join(LEVELS)}")
+        return self.hub.subscribe(level_rank(min_level) if min_level else len(LEVELS))
+
+    def follow(self, sub: Subscription, since_ms: int = 0) -> Iterator[dict[str, Any] | None]:
+        """Persisted triggers since `since_ms` (oldest first), then live ones, each once;
+        None while idle. Subscribe first, so nothing fired during the replay is missed."""
+        if since_ms < 0:
+            raise InvalidArgument("since_ms", "must be >= 0")
+        replayed = set()
+        if since_ms:
+            for _, t in self.store.scan("triggers", since_key(since_ms), limit=10_000):
+                if level_rank(t["level"]) <= sub.max_rank:
+                    replayed.add(t["id"])
+                    yield t
+        for t in sub.stream():
+            if t is None or t["id"] not in replayed:
+                yield t

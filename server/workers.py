@@ -1,0 +1,321 @@
+"""Several server processes on one port: N workers serve every RPC behind SO_REUSEPORT, and one
+owner process holds the stateful trigger kernels, so windows and triggers stay exact.
+
+Workers forward ReportIssue, WatchTriggers, AckTrigger and ListTriggers to the owner over a
+loopback channel and send it every customer signal for the trend counters (Owner.Observe).
+Cards read open incidents from the shared LMDB store, refreshed at most once a second.
+Live interactions stay in the worker whose connection carries them (a stream, or all the
+unary calls of one client channel: gRPC keeps one connection per channel).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import hashlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+import grpc
+
+from clients.pb import internal_pb2, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
+from server import convert
+from server.config import Config, TlsConfig
+from server.errors import StartupError, Unavailable
+from server.trigger_rules import TriggerParams
+
+log = logging.getLogger(__name__)
+INTERNAL_TOKEN_ENV = "VOC_INTERNAL_TOKEN"
+OBSERVE_PATH = "/voc.v1.Owner/Observe"
+_FORWARDED = ("ReportIssue", "WatchTriggers", "AckTrigger", "ListTriggers")
+FORWARDED_PATHS = tuple(f"/voc.v1.Voc/{name}" for name in _FORWARDED)
+INCIDENTS_TTL_S = 1.0
+
+
+def internal_token_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+# -- worker side -----------------------------------------------------------------------------
+
+
+class RemoteTriggers:
+    """A worker's stand-in for the TriggerEngine: signals go to the owner, incidents come from
+    the store."""
+
+    def __init__(self, cfg: Config, store: Any, target: str, secret: str) -> None:
+        self.params = TriggerParams.from_config(cfg)
+        self.store = store
+        self.channel = grpc.insecure_channel(target)
+        self.owner = internal_pb2_grpc.OwnerStub(self.channel)
+        self.voc = voc_pb2_grpc.VocStub(self.channel)
+        self.metadata = (("authorization", f"Bearer {secret}"),) if secret else None
+        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self._fetched = 0.0
+        self._lock = threading.Lock()
+
+    def wait_for_owner(self, deadline_s: float) -> None:
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=deadline_s)
+        except grpc.FutureTimeoutError:
+            raise Unavailable(f"trigger owner not reachable after {deadline_s}s") from None
+
+    def observe(self, topics, combos, ts_ms: int, customer_id: str = "",
+                now_ms: int | None = None) -> list[dict[str, Any]]:
+        if not (topics or combos):
+            return []
+        request = internal_pb2.ObserveRequest(topics=topics, combos=combos, ts_ms=ts_ms,
+                                               customer_id=customer_id, now_ms=now_ms or 0)
+        try:
+            reply = self.owner.Observe(request, timeout=2.0, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            # the signal is lost for the trends, never the customer's request
+            log.warning("owner Observe failed: %s", exc.code().name)
+            return []
+        return [trigger_dict(t) for t in reply.triggers]
+
+    def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
+        now = time.monotonic()
+        if now - self._fetched > INCIDENTS_TTL_S and self._lock.acquire(blocking=False):
+            try:
+                self._incidents = tuple(
+                    (frozenset(t.get("topics", ())), t)
+                    for _, t in self.store.scan("triggers", reverse=True, limit=2000)
+                    if t.get("state") != "RESOLVED" and t.get("topics")
+                )
+                self._fetched = now
+            finally:
+                self._lock.release()
+        wanted = set(topics)
+        return [t for keys, t in self._incidents if not keys.isdisjoint(wanted)]
+
+    def stop(self) -> None:
+        self.channel.close()
+
+
+def trigger_dict(t: voc_pb2.Trigger) -> dict[str, Any]:
+    """The stored shape of a trigger (as convert.trigger_pb reads it) from its message."""
+    return {
+        "id": t.trigger_id, "level": voc_pb2.TriggerLevel.Name(t.level),
+        "kind": voc_pb2.TriggerKind.Name(t.kind), "key": t.key, "count": t.count,
+        "window_s": t.window_s, "first_ms": t.first_ms, "fired_ms": t.fired_ms, "owner": t.owner,
+        "message": t.message, "agents": list(t.sample_agent_ids),
+        "customers": list(t.sample_customer_ids), "state": voc_pb2.TriggerState.Name(t.state),
+        "acked_by": t.acked_by, "acked_ms": t.acked_ms,
+    }
+
+
+def _forward_unary(name: str) -> Callable:
+    def call(self, request: Any, context: grpc.ServicerContext) -> Any:
+        stub_method = getattr(self.remote.voc, name)
+        try:
+            return stub_method(request, timeout=context.time_remaining(),
+                               metadata=_caller_auth(context))
+        except grpc.RpcError as exc:
+            context.abort(exc.code(), exc.details())
+
+    call.__name__ = name
+    return call
+
+
+def _caller_auth(context: grpc.ServicerContext) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in context.invocation_metadata() if k == "authorization")
+
+
+class ForwardedTriggerRpcs:
+    """Mixed in before VocServicer in workers: the trigger RPCs are answered by the owner."""
+
+    remote: RemoteTriggers
+    ReportIssue = _forward_unary("ReportIssue")
+    AckTrigger = _forward_unary("AckTrigger")
+    ListTriggers = _forward_unary("ListTriggers")
+
+    def WatchTriggers(self, request: voc_pb2.WatchRequest,
+                      context: grpc.ServicerContext) -> Iterator[voc_pb2.Trigger]:
+        upstream = self.remote.voc.WatchTriggers(request, metadata=_caller_auth(context))
+        context.add_callback(upstream.cancel)
+        try:
+            yield from upstream
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.CANCELLED:
+                context.abort(exc.code(), exc.details())
+
+
+# -- owner side ------------------------------------------------------------------------------
+
+
+class OwnerServicer(internal_pb2_grpc.OwnerServicer):
+    """Served by the owner process: the workers' signals into the one set of trend counters."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def Observe(self, request: internal_pb2.ObserveRequest,
+                context: grpc.ServicerContext) -> voc_pb2.TriggerList:
+        now = request.now_ms or self.service.clock()
+        fired = self.service.require_triggers().observe(
+            list(request.topics), list(request.combos), request.ts_ms or now,
+            request.customer_id, now_ms=now)
+        return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in fired])
+
+
+# -- supervisor ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child(run: Callable[[], Any]) -> int:
+    """Forks a child that runs `run()` (which blocks until the child's server stopped)."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        _die_with_parent(parent)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_DFL)
+        code = run() or 0
+    except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
+        log.exception("worker process failed")
+    finally:
+        logging.shutdown()
+        os._exit(code)
+
+
+def _claim(listen: str) -> str:
+    """The public address with a real port, checked free: SO_REUSEPORT would otherwise let the
+    workers join another server already on the port, and port 0 would give each its own."""
+    host, _, port = listen.rpartition(":")
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family) as sock:
+        try:
+            sock.bind((host.strip("[]"), int(port)))
+        except OSError as exc:
+            raise StartupError(
+                f"cannot listen on {listen}: {exc.strerror or exc} "
+                "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
+            ) from None
+        bound = sock.getsockname()[1]
+    return f"{host}:{bound}"
+
+
+def _die_with_parent(parent: int) -> None:
+    """A supervisor killed with SIGKILL takes its children along (Linux PR_SET_PDEATHSIG), so no
+    orphan keeps the port or the store."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.warning("cannot tie worker lifetime to the supervisor on this platform")
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _metrics_listen(listen: str, offset: int) -> str:
+    """Each process gets its own metrics port: PORT+offset (port 0 stays 0)."""
+    if not listen:
+        return listen
+    host, _, port = listen.rpartition(":")
+    return f"{host}:{int(port) + offset}" if int(port) else listen
+
+
+def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
+    """Forks one owner and `workers` worker processes, then supervises them until a signal.
+
+    `serve(cfg, **role)` builds and runs one server process until it is told to stop; it is
+    called in each child after the fork, so no gRPC object or LMDB environment crosses a fork.
+    """
+    import kernels
+
+    cfg = replace(cfg, server=replace(cfg.server, listen=_claim(cfg.server.listen)))
+    kernels.warmup()  # compile into the on-disk cache once, before any child needs it
+    secret = secrets.token_urlsafe(32)
+    owner_port = _free_port()
+    owner_cfg = replace(
+        cfg,
+        server=replace(cfg.server, listen=f"127.0.0.1:{owner_port}"),
+        tls=TlsConfig(),
+        metrics=replace(cfg.metrics, listen=_metrics_listen(cfg.metrics.listen, workers)),
+    )
+    owner = _child(lambda: serve(owner_cfg, role="owner", secret=secret))
+    children = {owner: "owner"}
+    for i in range(workers):
+        worker_cfg = replace(cfg, metrics=replace(cfg.metrics,
+                                                  listen=_metrics_listen(cfg.metrics.listen, i)))
+        pid = _child(lambda c=worker_cfg: serve(c, role="worker", secret=secret,
+                                                owner_target=f"127.0.0.1:{owner_port}"))
+        children[pid] = f"worker-{i}"
+    log.info("supervising %d workers and the trigger owner", workers,
+             extra={"pids": sorted(children), "owner_port": owner_port})
+
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if signum == signal.SIGHUP:
+            for pid in children:
+                os.kill(pid, signal.SIGHUP)
+            return
+        stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    failed = False
+    while children and not stopping.is_set():
+        pid, status = os.waitpid(-1, os.WNOHANG)
+        if pid == 0:
+            stopping.wait(0.2)
+            continue
+        name = children.pop(pid, "?")
+        log.error("%s (pid %d) exited with status %d; stopping the rest", name, pid, status)
+        failed = True
+        break
+    # workers drain first (their forwarded calls need the owner), then the owner
+    for group in ([p for p, n in children.items() if n != "owner"],
+                  [p for p, n in children.items() if n == "owner"]):
+        for pid in group:
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + cfg.server.grace_s + 10
+        for pid in group:
+            while time.monotonic() < deadline:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    failed |= status != 0
+                    break
+                time.sleep(0.05)
+            else:
+                log.error("pid %d did not stop in time: killing it", pid)
+                _signal(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                failed = True
+    print("vocscore: all workers stopped", file=sys.stderr, flush=True)
+    return 1 if failed else 0
+
+
+def _signal(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def internal_token(secret: str) -> Any:
+    """The owner's extra token: workers may call Owner.Observe and the forwarded trigger RPCs."""
+    from server.auth import Token
+
+    return Token(name="internal", digest=internal_token_digest(secret), roles=("internal",),
+                 methods=frozenset((OBSERVE_PATH, *FORWARDED_PATHS)))
