@@ -1,0 +1,112 @@
+"""`make bench`: the pytest-benchmark micro-benchmarks, then a short load comparison, in one summary.
+
+Writes bench/out/micro.json (pytest-benchmark), bench/out/load_compare.{md,json,png} (bench.load)
+and bench/out/summary.md with both. Bounded: each step runs in a subprocess with a time limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+MICRO_TIMEOUT_S = 150
+LOAD_TIMEOUT_S = 120
+
+
+def run_step(argv: list[str], timeout_s: float, log: Path) -> tuple[int, float]:
+    """Runs `python argv...` from the repository root; output goes to log. (exit code, seconds)."""
+    env = dict(os.environ)
+    env.setdefault("NUMBA_CACHE_DIR", str(REPO / ".numba_cache"))
+    t0 = time.monotonic()
+    with log.open("wb") as out:
+        try:
+            code = subprocess.run(
+                [sys.executable, *argv],
+                cwd=REPO,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout_s,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            code = -1
+    return code, time.monotonic() - t0
+
+
+def micro_table(path: Path) -> list[str]:
+    try:
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ["(no micro-benchmark results)"]
+    lines = [
+        "| group | benchmark | median us | mean us | rounds | extra |",
+        "| --- | --- | ---: | ---: | ---: | --- |",
+    ]
+    rows = sorted(
+        data.get("benchmarks", []), key=lambda b: (b.get("group") or "", b["stats"]["median"])
+    )
+    for b in rows:
+        stats = b["stats"]
+        extra = ", ".join(f"{k} {v}" for k, v in (b.get("extra_info") or {}).items())
+        lines.append(
+            f"| {b.get('group') or '-'} | {b['name']} | {stats['median'] * 1e6:,.1f} | "
+            f"{stats['mean'] * 1e6:,.1f} | {stats['rounds']} | {extra or '-'} |"
+        )
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--out", default=str(REPO / "bench" / "out"))
+    parser.add_argument("--skip-micro", action="store_true", help="only the load comparison")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    steps: list[str] = []
+
+    micro_code = None
+    if not args.skip_micro:
+        micro_argv = ["-m", "pytest", "bench/", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
+        micro_argv += [f"--benchmark-json={out / 'micro.json'}"]
+        micro_code, seconds = run_step(micro_argv, MICRO_TIMEOUT_S, out / "micro.log")
+        steps.append(f"micro-benchmarks: exit {micro_code} in {seconds:.0f} s (log: micro.log)")
+        print(steps[-1], file=sys.stderr)
+
+    load_argv = ["-m", "bench.load", "--out", str(out), "--quick"]
+    load_code, seconds = run_step(load_argv, LOAD_TIMEOUT_S, out / "load.log")
+    steps.append(f"load comparison: exit {load_code} in {seconds:.0f} s (log: load.log)")
+    print(steps[-1], file=sys.stderr)
+
+    lines = ["# vocscore benchmarks", "", *(f"- {s}" for s in steps), ""]
+    if not args.skip_micro:
+        lines += [
+            "## Micro-benchmarks (pytest-benchmark)",
+            "",
+            *micro_table(out / "micro.json"),
+            "",
+        ]
+    compare = out / "load_compare.md"
+    if load_code == 0 and compare.is_file():
+        text = compare.read_text(encoding="utf-8")
+        lines += ["#" + line if line.startswith("#") else line for line in text.splitlines()]
+    else:
+        lines.append("## Load comparison failed; see load.log")
+    summary = out / "summary.md"
+    summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(summary.read_text(encoding="utf-8"))
+    print(f"wrote {summary}", file=sys.stderr)
+    return 0 if load_code == 0 and micro_code in (None, 0) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
