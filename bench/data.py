@@ -13,9 +13,19 @@ from server.profiles import DAY_MS, new_profile
 from server.store import Store
 
 OUT = Path(__file__).resolve().parent / "out"
-TOPICS = ("logistics.delay", "logistics.damage", "payment.failure", "payment.double_charge",
-          "product.quality", "service.attitude", "service.wait", "refund.delay", "price.expensive",
-          "account.login", "billing.error")
+TOPICS = (
+    "logistics.delay",
+    "logistics.damage",
+    "payment.failure",
+    "payment.double_charge",
+    "product.quality",
+    "service.attitude",
+    "service.wait",
+    "refund.delay",
+    "price.expensive",
+    "account.login",
+    "billing.error",
+)
 NOW_MS = 1_790_000_000_000
 
 
@@ -28,13 +38,22 @@ def profile(i: int, rng: random.Random, now_ms: int = NOW_MS) -> dict:
     if rng.random() < 0.6:
         p["nps"] = {"score": rng.randint(0, 10), "at": now_ms - rng.randint(0, 80) * DAY_MS}
     if rng.random() < 0.5:
-        p["csat"] = {"score": rng.randint(1, 5), "agent": f"A{rng.randint(1, 500):03d}",
-                     "at": now_ms - rng.randint(0, 30) * DAY_MS}
+        p["csat"] = {
+            "score": rng.randint(1, 5),
+            "agent": f"A{rng.randint(1, 500):03d}",
+            "at": now_ms - rng.randint(0, 30) * DAY_MS,
+        }
     events = []
     for _ in range(rng.randint(0, 8)):
         pol = "complaint" if rng.random() < 0.7 else "praise"
-        events.append({"t": now_ms - rng.randint(0, 60 * 24) * 3_600_000, "k": pol,
-                       "src": f"f{rng.getrandbits(40):x}", "tp": [[rng.choice(TOPICS), pol]]})
+        events.append(
+            {
+                "t": now_ms - rng.randint(0, 60 * 24) * 3_600_000,
+                "k": pol,
+                "src": f"f{rng.getrandbits(40):x}",
+                "tp": [[rng.choice(TOPICS), pol]],
+            }
+        )
     events.sort(key=lambda e: e["t"])
     p["events"] = events
     return p
@@ -73,8 +92,10 @@ def sqlite_store(n: int, *, seed: int = 1) -> Path:
     batch = 20_000
     for start in range(1, n + 1, batch):
         rows = [profile(i, rng) for i in range(start, min(n, start + batch - 1) + 1)]
-        db.executemany("INSERT INTO customers VALUES (?, ?)",
-                       [(r["id"], orjson.dumps(r).decode()) for r in rows])
+        db.executemany(
+            "INSERT INTO customers VALUES (?, ?)",
+            [(r["id"], orjson.dumps(r).decode()) for r in rows],
+        )
         db.commit()
     db.close()
     tmp.rename(path)

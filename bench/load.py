@@ -172,8 +172,17 @@ def start_empty(out: Path, threads: int) -> ServerProc:
 
 def start_real(out: Path, store: Path) -> ServerProc:
     port = free_port()
-    argv = ["-m", "server", "--listen", f"127.0.0.1:{port}", "--store", str(store), "--demo",
-            "--workers", "1"]
+    argv = [
+        "-m",
+        "server",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--store",
+        str(store),
+        "--demo",
+        "--workers",
+        "1",
+    ]
     server = spawn("real", [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
     wait_ready(server, health=True)
     return server

@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-MICRO_TIMEOUT_S = 150
-LOAD_TIMEOUT_S = 120
+MICRO_TIMEOUT_S = 600  # the first run also builds the 1M-profile stores (about 2 minutes)
+LOAD_TIMEOUT_S = 150
+SCALING_TIMEOUT_S = 150
+POLARITY_TIMEOUT_S = 600  # the first run trains snownlp on DEV (about 3 minutes, then cached)
 
 
 def run_step(argv: list[str], timeout_s: float, log: Path) -> tuple[int, float]:
@@ -87,6 +89,21 @@ def main(argv: list[str] | None = None) -> int:
     steps.append(f"load comparison: exit {load_code} in {seconds:.0f} s (log: load.log)")
     print(steps[-1], file=sys.stderr)
 
+    scaling_argv = ["-m", "bench.scaling", "--out", str(out), "--seconds", "5"]
+    scaling_code, seconds = run_step(scaling_argv, SCALING_TIMEOUT_S, out / "scaling.log")
+    steps.append(f"scaling 1..N workers: exit {scaling_code} in {seconds:.0f} s (log: scaling.log)")
+    print(steps[-1], file=sys.stderr)
+
+    polarity_runs = []
+    for pack in ((), ("reviews",)):
+        name = "-".join(("polarity", *pack))
+        argv = ["-m", "bench.polarity", "--limit", "2000", "--json", str(out / f"{name}.json")]
+        argv += [a for p in pack for a in ("--pack", p)]
+        code, seconds = run_step(argv, POLARITY_TIMEOUT_S, out / f"{name}.log")
+        steps.append(f"{name}: exit {code} in {seconds:.0f} s (log: {name}.log)")
+        print(steps[-1], file=sys.stderr)
+        polarity_runs.append((name, code))
+
     lines = ["# vocscore benchmarks", "", *(f"- {s}" for s in steps), ""]
     if not args.skip_micro:
         lines += [
@@ -101,11 +118,24 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["#" + line if line.startswith("#") else line for line in text.splitlines()]
     else:
         lines.append("## Load comparison failed; see load.log")
+    scaling = out / "scaling.md"
+    if scaling_code == 0 and scaling.is_file():
+        lines += ["", "#" + scaling.read_text(encoding="utf-8")]
+    for name, code in polarity_runs:
+        log = out / f"{name}.log"
+        if code == 0 and log.is_file():
+            table = [
+                ln
+                for ln in log.read_text(encoding="utf-8").splitlines()
+                if ln.startswith(("|", "lexicon packs", "4000", "2000"))
+            ]
+            lines += ["", f"### Polarity accuracy ({name})", "", *table]
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(summary.read_text(encoding="utf-8"))
     print(f"wrote {summary}", file=sys.stderr)
-    return 0 if load_code == 0 and micro_code in (None, 0) else 1
+    ok = load_code == 0 and scaling_code == 0 and micro_code in (None, 0)
+    return 0 if ok and all(code == 0 for _, code in polarity_runs) else 1
 
 
 if __name__ == "__main__":

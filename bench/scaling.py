@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.load import ServerProc, free_port, spawn, wait_ready
+from server.workers import children_of
 
 CARD_MIX = {"card_known": 1}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -36,19 +37,6 @@ def _cpu_s(pids: list[int]) -> float:
             continue
         total += int(fields[11]) + int(fields[12])  # utime + stime
     return total / CLOCK_TICKS
-
-
-def _children(pid: int) -> list[int]:
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                kids.append(int(entry.name))
-    return kids
 
 
 def _client(target: str, seconds: float, concurrency: int, seed: int, queue: mp.Queue) -> None:
@@ -96,7 +84,7 @@ def measure(workers: int, clients: int, seconds: float, out: Path) -> dict:
             time.sleep(
                 3.0 if workers > 1 else 0.5
             )  # every worker listening before the clock starts
-            pids = [server.proc.pid, *_children(server.proc.pid)]
+            pids = [server.proc.pid, *children_of(server.proc.pid)]
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
             procs = [

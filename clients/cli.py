@@ -239,21 +239,31 @@ def cmd_reload(args: argparse.Namespace, client: VocClient) -> int:
 
 
 def format_score(r: voc_pb2.UtteranceScore) -> str:
-    lines = [f"emotion   {_fmt_emotion(r.emotion)}", f"live      {_fmt_emotion(r.live)}"
-             + ("   ESCALATION" if r.escalation else "")]
+    lines = [
+        f"emotion   {_fmt_emotion(r.emotion)}",
+        f"live      {_fmt_emotion(r.live)}" + ("   ESCALATION" if r.escalation else ""),
+    ]
     for t in r.topics:
-        lines.append(f"topic     {t.topic} {voc_pb2.Polarity.Name(t.polarity).lower()} ({t.score:.2f})")
+        lines.append(
+            f"topic     {t.topic} {voc_pb2.Polarity.Name(t.polarity).lower()} ({t.score:.2f})"
+        )
     for m in r.matches:
         neg = " negated" if m.negated else ""
-        lines.append(f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}{neg}")
+        lines.append(
+            f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}{neg}"
+        )
     if r.combos:
         lines.append("combos    " + ", ".join(r.combos))
     return "\n".join(lines)
 
 
 def cmd_score(args: argparse.Namespace, client: VocClient) -> int:
-    reply = client.score(args.interaction or f"cli-{uuid.uuid4().hex[:12]}", args.text,
-                         customer_id=args.customer, speaker=args.speaker)
+    reply = client.score(
+        args.interaction or f"cli-{uuid.uuid4().hex[:12]}",
+        args.text,
+        customer_id=args.customer,
+        speaker=args.speaker,
+    )
     _emit(args, reply, format_score)
     return 0
 
@@ -273,19 +283,32 @@ def cmd_lexicon(args: argparse.Namespace, client: VocClient) -> int:
     lexicon = load_lexicon([Path(d) for d in args.dir])
     a = Analyzer(lexicon).analyze(" ".join(args.args))
     if args.json:
-        print(json.dumps({"matches": [m._asdict() for m in a.matches],
-                          "topics": [t._asdict() for t in a.topics],
-                          "emotion": a.emotion._asdict(), "combos": list(a.combos),
-                          "lexicon_version": lexicon.version}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {
+                    "matches": [m._asdict() for m in a.matches],
+                    "topics": [t._asdict() for t in a.topics],
+                    "emotion": a.emotion._asdict(),
+                    "combos": list(a.combos),
+                    "lexicon_version": lexicon.version,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
     e = a.emotion
     print(f"lexicon {lexicon.version}")
-    print(f"emotion {e.label} (intensity {e.intensity:.2f}, valence {e.valence:+.2f}, arousal {e.arousal:.2f})")
+    print(
+        f"emotion {e.label} (intensity {e.intensity:.2f}, valence {e.valence:+.2f}, arousal {e.arousal:.2f})"
+    )
     for t in a.topics:
         print(f"topic   {t.topic} {t.polarity} ({t.score:.2f})")
     for m in a.matches:
-        print(f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}"
-              + (" negated" if m.negated else ""))
+        print(
+            f"  [{m.start}:{m.end}] {m.term!r} {m.kind}:{m.category} w={m.weight:.2f}"
+            + (" negated" if m.negated else "")
+        )
     return 0
 
 

@@ -112,24 +112,49 @@ class VocClient:
 
     # -- live scoring ---------------------------------------------------------------------
 
-    def score(self, interaction_id: str, text: str, *, customer_id: str = "", agent_id: str = "",
-              speaker: str = "CUSTOMER", channel: str = "CHAT", ts_ms: int = 0, locale: str = "",
-              timeout: float | None = None) -> voc_pb2.UtteranceScore:
+    def score(
+        self,
+        interaction_id: str,
+        text: str,
+        *,
+        customer_id: str = "",
+        agent_id: str = "",
+        speaker: str = "CUSTOMER",
+        channel: str = "CHAT",
+        ts_ms: int = 0,
+        locale: str = "",
+        timeout: float | None = None,
+    ) -> voc_pb2.UtteranceScore:
         """Scores one utterance of a live interaction."""
-        request = utterance_message(interaction_id, text, customer_id=customer_id,
-                                    agent_id=agent_id, speaker=speaker, channel=channel,
-                                    ts_ms=ts_ms, locale=locale)
+        request = utterance_message(
+            interaction_id,
+            text,
+            customer_id=customer_id,
+            agent_id=agent_id,
+            speaker=speaker,
+            channel=channel,
+            ts_ms=ts_ms,
+            locale=locale,
+        )
         return self.voc.ScoreUtterance(request, **self._kw(timeout))
 
-    def stream(self, utterances: Iterable[voc_pb2.Utterance], *,
-               timeout: float | None = 3600.0) -> Iterator[voc_pb2.UtteranceScore]:
+    def stream(
+        self, utterances: Iterable[voc_pb2.Utterance], *, timeout: float | None = 3600.0
+    ) -> Iterator[voc_pb2.UtteranceScore]:
         """One bidirectional stream per interaction; exhausting `utterances` ends it."""
         return self.voc.StreamInteraction(iter(utterances), **self._kw(timeout))
 
-    def end_interaction(self, interaction_id: str, *, customer_id: str = "", agent_id: str = "",
-                        timeout: float | None = None) -> voc_pb2.InteractionSummary:
-        request = voc_pb2.EndInteractionRequest(interaction_id=interaction_id,
-                                                customer_id=customer_id, agent_id=agent_id)
+    def end_interaction(
+        self,
+        interaction_id: str,
+        *,
+        customer_id: str = "",
+        agent_id: str = "",
+        timeout: float | None = None,
+    ) -> voc_pb2.InteractionSummary:
+        request = voc_pb2.EndInteractionRequest(
+            interaction_id=interaction_id, customer_id=customer_id, agent_id=agent_id
+        )
         return self.voc.EndInteraction(request, **self._kw(timeout))
 
     # -- admin and ops --------------------------------------------------------------------
@@ -232,13 +257,26 @@ class VocClient:
         return list(self.voc.ListTriggers(request, **self._kw(timeout)).triggers)
 
 
-def utterance_message(interaction_id: str, text: str, *, customer_id: str = "",
-                      agent_id: str = "", speaker: str = "CUSTOMER", channel: str = "CHAT",
-                      ts_ms: int = 0, locale: str = "") -> voc_pb2.Utterance:
+def utterance_message(
+    interaction_id: str,
+    text: str,
+    *,
+    customer_id: str = "",
+    agent_id: str = "",
+    speaker: str = "CUSTOMER",
+    channel: str = "CHAT",
+    ts_ms: int = 0,
+    locale: str = "",
+) -> voc_pb2.Utterance:
     return voc_pb2.Utterance(
-        interaction_id=interaction_id, customer_id=customer_id, agent_id=agent_id,
-        speaker=voc_pb2.Speaker.Value(speaker.upper()), channel=voc_pb2.Channel.Value(channel.upper()),
-        text=text, ts_ms=ts_ms, locale=locale,
+        interaction_id=interaction_id,
+        customer_id=customer_id,
+        agent_id=agent_id,
+        speaker=voc_pb2.Speaker.Value(speaker.upper()),
+        channel=voc_pb2.Channel.Value(channel.upper()),
+        text=text,
+        ts_ms=ts_ms,
+        locale=locale,
     )
 
 

@@ -22,7 +22,11 @@ from server.store import SCHEMA_VERSION, WriteTxn
 log = logging.getLogger(__name__)
 FUTURE_SLACK_MS = 5 * 60_000
 SPEAKERS = ("CUSTOMER", "AGENT")
-_VOICE_RANGES = {"speech_rate": (0.0, 30.0), "pitch_delta": (-48.0, 48.0), "energy_db": (-90.0, 90.0)}
+_VOICE_RANGES = {
+    "speech_rate": (0.0, 30.0),
+    "pitch_delta": (-48.0, 48.0),
+    "energy_db": (-90.0, 90.0),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +82,9 @@ class InteractionLimits:
     max_streams: int = 2_000
 
 
-def check_utterance(u: UtteranceIn, *, now_ms: int, max_id_chars: int, max_text_chars: int) -> UtteranceIn:
+def check_utterance(
+    u: UtteranceIn, *, now_ms: int, max_id_chars: int, max_text_chars: int
+) -> UtteranceIn:
     """Validates every field; returns the utterance with ids trimmed and time defaulted."""
     iid = check_id("interaction_id", u.interaction_id, max_id_chars)
     if u.speaker not in SPEAKERS:
@@ -115,14 +121,19 @@ class Interactions:
         self._lock = threading.Lock()
         self._streams = 0
         self._stop = threading.Event()
-        self._sweeper = threading.Thread(target=self._sweep, name="interaction-sweeper", daemon=True)
+        self._sweeper = threading.Thread(
+            target=self._sweep, name="interaction-sweeper", daemon=True
+        )
 
     @classmethod
     def from_config(cls, service: Any) -> Interactions:
         table = dict(service.cfg.live)
         limit_keys = {k: table.pop(k) for k in list(table) if k in InteractionLimits.__slots__}
-        return cls(service, build_section("live", LiveParams, table),
-                   build_section("live", InteractionLimits, limit_keys))
+        return cls(
+            service,
+            build_section("live", LiveParams, table),
+            build_section("live", InteractionLimits, limit_keys),
+        )
 
     def start(self) -> None:
         self._sweeper.start()
@@ -144,7 +155,9 @@ class Interactions:
     def open_stream(self) -> None:
         with self._lock:
             if self._streams >= self.limits.max_streams:
-                raise ResourceExhausted(f"more than {self.limits.max_streams} open interaction streams")
+                raise ResourceExhausted(
+                    f"more than {self.limits.max_streams} open interaction streams"
+                )
             self._streams += 1
 
     def close_stream(self) -> None:
@@ -161,15 +174,25 @@ class Interactions:
                 if len(self._live) >= self.limits.max_live:
                     oldest = next(iter(self._live.values()))
                     if now_ms - oldest.touched_ms < 30_000:
-                        raise ResourceExhausted(f"more than {self.limits.max_live} live interactions")
+                        raise ResourceExhausted(
+                            f"more than {self.limits.max_live} live interactions"
+                        )
                     evicted = self._live.pop(oldest.interaction_id)
-                live = LiveInteraction(u.interaction_id, u.customer_id, u.agent_id,
-                                       InteractionState(self.params), now_ms)
+                live = LiveInteraction(
+                    u.interaction_id,
+                    u.customer_id,
+                    u.agent_id,
+                    InteractionState(self.params),
+                    now_ms,
+                )
                 self._live[u.interaction_id] = live
             else:
                 self._live.move_to_end(u.interaction_id)
                 if u.customer_id and live.customer_id and u.customer_id != live.customer_id:
-                    raise InvalidArgument("customer_id", f"interaction {u.interaction_id!r} belongs to another customer")
+                    raise InvalidArgument(
+                        "customer_id",
+                        f"interaction {u.interaction_id!r} belongs to another customer",
+                    )
                 live.customer_id = live.customer_id or u.customer_id
                 live.agent_id = live.agent_id or u.agent_id
             live.touched_ms = now_ms
@@ -181,7 +204,9 @@ class Interactions:
         svc = self.service
         s = svc.cfg.server
         now = svc.clock()
-        u = check_utterance(u, now_ms=now, max_id_chars=s.max_id_chars, max_text_chars=s.max_text_chars)
+        u = check_utterance(
+            u, now_ms=now, max_id_chars=s.max_id_chars, max_text_chars=s.max_text_chars
+        )
         scoring = svc.engine.current
         analysis = scoring.analyzer.analyze(u.text, u.typing, u.voice)
         live = self._get(u, now)
@@ -196,10 +221,18 @@ class Interactions:
             observe = getattr(svc, "observe_utterance", None)
             if observe is not None:
                 complaints = [t.topic for t in analysis.topics if t.polarity == "complaint"]
-                triggers = tuple(observe(complaints, list(analysis.combos), u.ts_ms,
-                                         u.customer_id, u.agent_id or live.agent_id))
-        return UtteranceResult(u.interaction_id, analysis, emotion, escalation, triggers,
-                               scoring.lexicon.version)
+                triggers = tuple(
+                    observe(
+                        complaints,
+                        list(analysis.combos),
+                        u.ts_ms,
+                        u.customer_id,
+                        u.agent_id or live.agent_id,
+                    )
+                )
+        return UtteranceResult(
+            u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
+        )
 
     def live_emotion(self, interaction_id: str) -> CardEmotion | None:
         live = self._live.get(interaction_id)
@@ -219,7 +252,9 @@ class Interactions:
         with self._lock:
             live = self._live.get(iid)
             if live is not None and cid and live.customer_id and cid != live.customer_id:
-                raise InvalidArgument("customer_id", f"interaction {iid!r} belongs to another customer")
+                raise InvalidArgument(
+                    "customer_id", f"interaction {iid!r} belongs to another customer"
+                )
             if live is not None:
                 del self._live[iid]
         if live is None:
@@ -246,18 +281,31 @@ class Interactions:
             if tx.get("idem", key) is not None:
                 return
             profile = load_for_update(tx, live.customer_id, now)
-            event = {"t": summary.last_update_ms or now, "k": "interaction", "src": live.interaction_id,
-                     "tp": [[t.topic, t.polarity] for t in summary.topics if t.polarity != "neutral"],
-                     "peak": [peak.label, round(peak.intensity, 3), round(peak.valence, 3)],
-                     "esc": summary.escalated}
+            event = {
+                "t": summary.last_update_ms or now,
+                "k": "interaction",
+                "src": live.interaction_id,
+                "tp": [[t.topic, t.polarity] for t in summary.topics if t.polarity != "neutral"],
+                "peak": [peak.label, round(peak.intensity, 3), round(peak.valence, 3)],
+                "esc": summary.escalated,
+            }
             if live.snippet:
                 event["txt"] = live.snippet
-            add_event(profile, event, now_ms=now, history_days=cfg.history_days,
-                      max_events=cfg.history_max_events)
+            add_event(
+                profile,
+                event,
+                now_ms=now,
+                history_days=cfg.history_days,
+                max_events=cfg.history_max_events,
+            )
             if peak.label != "CALM":
-                profile["emotion"] = {"label": peak.label, "intensity": round(peak.intensity, 3),
-                                      "valence": round(peak.valence, 3),
-                                      "arousal": round(peak.arousal, 3), "at": event["t"]}
+                profile["emotion"] = {
+                    "label": peak.label,
+                    "intensity": round(peak.intensity, 3),
+                    "valence": round(peak.valence, 3),
+                    "arousal": round(peak.arousal, 3),
+                    "at": event["t"],
+                }
             put_profile(tx, profile)
             tx.put("idem", key, record)
 
@@ -285,17 +333,28 @@ class Interactions:
 
 def _record_of(ended: EndedInteraction, agent_id: str, now_ms: int) -> dict[str, Any]:
     s = ended.summary
-    return {"v": SCHEMA_VERSION, "id": ended.interaction_id, "customer": ended.customer_id,
-            "agent": agent_id, "at": now_ms,
-            "topics": [[t.topic, t.polarity, t.count, round(t.max_score, 3)] for t in s.topics],
-            "peak": list(s.peak_emotion), "utterances": s.utterance_count,
-            "customer_utterances": s.customer_utterance_count, "escalated": s.escalated,
-            "last": s.last_update_ms}
+    return {
+        "v": SCHEMA_VERSION,
+        "id": ended.interaction_id,
+        "customer": ended.customer_id,
+        "agent": agent_id,
+        "at": now_ms,
+        "topics": [[t.topic, t.polarity, t.count, round(t.max_score, 3)] for t in s.topics],
+        "peak": list(s.peak_emotion),
+        "utterances": s.utterance_count,
+        "customer_utterances": s.customer_utterance_count,
+        "escalated": s.escalated,
+        "last": s.last_update_ms,
+    }
 
 
 def _ended_from_record(r: dict[str, Any]) -> EndedInteraction:
     summary = InteractionSummary(
-        topics=tuple(TopicSeen(*t) for t in r["topics"]), peak_emotion=Emotion(*r["peak"]),
-        utterance_count=r["utterances"], customer_utterance_count=r["customer_utterances"],
-        escalated=r["escalated"], last_update_ms=r["last"])
+        topics=tuple(TopicSeen(*t) for t in r["topics"]),
+        peak_emotion=Emotion(*r["peak"]),
+        utterance_count=r["utterances"],
+        customer_utterance_count=r["customer_utterances"],
+        escalated=r["escalated"],
+        last_update_ms=r["last"],
+    )
     return EndedInteraction(r["id"], r["customer"], summary)

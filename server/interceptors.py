@@ -81,18 +81,44 @@ def _wrap_stream(behavior: Callable, method: str, streaming: bool = False) -> Ca
     return call
 
 
+class HandlerCache:
+    """Wraps each method handler once: grpc calls intercept_service on every RPC, and building
+    closures and namedtuples there costs microseconds per call that a cache lookup does not."""
+
+    __slots__ = ("_wrapped",)
+
+    def __init__(self) -> None:
+        self._wrapped: dict[int, tuple[Any, Any]] = {}
+
+    def get(self, handler: Any, wrap: Callable[[Any], Any]) -> Any:
+        entry = self._wrapped.get(id(handler))
+        if entry is not None and entry[0] is handler:
+            return entry[1]
+        wrapped = wrap(handler)
+        if len(self._wrapped) < 1024:  # handlers are per method: a bound, never a leak
+            self._wrapped[id(handler)] = (
+                handler,
+                wrapped,
+            )  # keeps `handler` alive: ids stay unique
+        return wrapped
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
     """Maps VocError subclasses to their status codes and anything else to INTERNAL; request
     bytes that do not parse are INVALID_ARGUMENT (grpc itself would answer INTERNAL)."""
 
     def __init__(self) -> None:
         self._parsers: dict[Callable, Callable] = {}
+        self._cache = HandlerCache()
 
     def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(details)
         if handler is None or details.method.startswith("/grpc."):
             return handler
         method = details.method
+        return self._cache.get(handler, lambda h: self._wrap(h, method))
+
+    def _wrap(self, handler: Any, method: str) -> Any:
         parse = handler.request_deserializer
         if parse is not None:
             lenient = self._parsers.get(parse)

@@ -26,6 +26,7 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from clients.pb import voc_pb2
+from server.interceptors import HandlerCache
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ class MetricsInterceptor(grpc.ServerInterceptor, Collector):
         self._stats: dict[tuple[str, grpc.StatusCode], _RpcStat] = {}
         self._new_lock = threading.Lock()
         self._unimplemented = _RpcStat()
+        self._cache = HandlerCache()
 
     def _record(self, method: str, code: grpc.StatusCode, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -125,6 +127,9 @@ class MetricsInterceptor(grpc.ServerInterceptor, Collector):
             self._unimplemented.observe(0.0)
             return None
         method = details.method
+        return self._cache.get(handler, lambda h: self._wrap(h, method))
+
+    def _wrap(self, handler: Any, method: str) -> Any:
         if handler.unary_unary:
             return handler._replace(unary_unary=self._unary(handler.unary_unary, method))
         if handler.stream_unary:

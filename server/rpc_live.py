@@ -29,9 +29,16 @@ def utterance_in(msg: voc_pb2.Utterance) -> UtteranceIn:
         v = msg.voice
         voice = Voice(v.speech_rate, v.pitch_delta, v.energy_db)
     return UtteranceIn(
-        msg.interaction_id, msg.customer_id, msg.agent_id, speaker,
-        convert.enum_name(voc_pb2.Channel, msg.channel, "channel"), msg.text, msg.ts_ms,
-        msg.locale, typing, voice,
+        msg.interaction_id,
+        msg.customer_id,
+        msg.agent_id,
+        speaker,
+        convert.enum_name(voc_pb2.Channel, msg.channel, "channel"),
+        msg.text,
+        msg.ts_ms,
+        msg.locale,
+        typing,
+        voice,
     )
 
 
@@ -40,15 +47,28 @@ def score_pb(r: UtteranceResult) -> voc_pb2.UtteranceScore:
     e, live = a.emotion, r.live
     return voc_pb2.UtteranceScore(
         interaction_id=r.interaction_id,
-        matches=[voc_pb2.TermMatch(term=m.term, kind=m.kind, category=m.category, start=m.start,
-                                   end=m.end, negated=m.negated, weight=m.weight)
-                 for m in a.matches],
-        topics=[voc_pb2.TopicHit(topic=t.topic, polarity=_POLARITY[t.polarity], score=t.score)
-                for t in a.topics],
-        emotion=voc_pb2.Emotion(label=e.label, intensity=e.intensity, valence=e.valence,
-                                arousal=e.arousal),
-        live=voc_pb2.Emotion(label=live.label, intensity=live.intensity, valence=live.valence,
-                             arousal=live.arousal),
+        matches=[
+            voc_pb2.TermMatch(
+                term=m.term,
+                kind=m.kind,
+                category=m.category,
+                start=m.start,
+                end=m.end,
+                negated=m.negated,
+                weight=m.weight,
+            )
+            for m in a.matches
+        ],
+        topics=[
+            voc_pb2.TopicHit(topic=t.topic, polarity=_POLARITY[t.polarity], score=t.score)
+            for t in a.topics
+        ],
+        emotion=voc_pb2.Emotion(
+            label=e.label, intensity=e.intensity, valence=e.valence, arousal=e.arousal
+        ),
+        live=voc_pb2.Emotion(
+            label=live.label, intensity=live.intensity, valence=live.valence, arousal=live.arousal
+        ),
         escalation=r.escalation,
         triggers=[convert.trigger_pb(t) for t in r.triggers],
         lexicon_version=r.lexicon_version,
@@ -62,11 +82,19 @@ def summary_pb(ended: EndedInteraction, labels) -> voc_pb2.InteractionSummary:
     return voc_pb2.InteractionSummary(
         interaction_id=ended.interaction_id,
         customer_id=ended.customer_id,
-        topics=[voc_pb2.CardTopic(topic=t.topic, label=labels(t.topic), polarity=_POLARITY[t.polarity],
-                                  count=t.count, last_seen_ms=s.last_update_ms)
-                for t in s.topics],
-        peak_emotion=voc_pb2.Emotion(label=peak.label, intensity=peak.intensity,
-                                     valence=peak.valence, arousal=peak.arousal),
+        topics=[
+            voc_pb2.CardTopic(
+                topic=t.topic,
+                label=labels(t.topic),
+                polarity=_POLARITY[t.polarity],
+                count=t.count,
+                last_seen_ms=s.last_update_ms,
+            )
+            for t in s.topics
+        ],
+        peak_emotion=voc_pb2.Emotion(
+            label=peak.label, intensity=peak.intensity, valence=peak.valence, arousal=peak.arousal
+        ),
         utterances=s.customer_utterance_count,
         escalated=s.escalated,
     )
@@ -77,12 +105,14 @@ class LiveRpcs:
 
     interactions: Interactions
 
-    def ScoreUtterance(self, request: voc_pb2.Utterance,
-                       context: grpc.ServicerContext) -> voc_pb2.UtteranceScore:
+    def ScoreUtterance(
+        self, request: voc_pb2.Utterance, context: grpc.ServicerContext
+    ) -> voc_pb2.UtteranceScore:
         return score_pb(self.interactions.score(utterance_in(request)))
 
-    def StreamInteraction(self, request_iterator: Iterator[voc_pb2.Utterance],
-                          context: grpc.ServicerContext) -> Iterator[voc_pb2.UtteranceScore]:
+    def StreamInteraction(
+        self, request_iterator: Iterator[voc_pb2.Utterance], context: grpc.ServicerContext
+    ) -> Iterator[voc_pb2.UtteranceScore]:
         """One interaction per stream: every utterance carries the same interaction_id; when the
         client closes (or drops) the stream the interaction ends and is written out."""
         live = self.interactions
@@ -95,7 +125,9 @@ class LiveRpcs:
                 if interaction_id is None:
                     interaction_id = utterance.interaction_id.strip()
                 elif utterance.interaction_id.strip() != interaction_id:
-                    raise InvalidArgument("interaction_id", "must be the same on every message of a stream")
+                    raise InvalidArgument(
+                        "interaction_id", "must be the same on every message of a stream"
+                    )
                 customer_id = customer_id or utterance.customer_id.strip()
                 yield score_pb(live.score(utterance))
         finally:
@@ -106,8 +138,9 @@ class LiveRpcs:
                 except VocError:
                     pass  # never opened: its first message was rejected
 
-    def EndInteraction(self, request: voc_pb2.EndInteractionRequest,
-                       context: grpc.ServicerContext) -> voc_pb2.InteractionSummary:
+    def EndInteraction(
+        self, request: voc_pb2.EndInteractionRequest, context: grpc.ServicerContext
+    ) -> voc_pb2.InteractionSummary:
         ended = self.interactions.end(request.interaction_id, request.customer_id)
         lexicon = self.service.engine.current.lexicon
         locale = self.service.cfg.server.default_locale

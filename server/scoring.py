@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import ahocorasick
 
-from server.lexicon import Lexicon
+from server.lexicon import EMOTIONS, Lexicon
 
 LABELS = ("CALM", "ANGRY", "ANXIOUS", "DISAPPOINTED", "SAD", "SATISFIED", "HAPPY", "GRATEFUL")
 
@@ -151,17 +151,7 @@ class EmotionParams:
 # Term codes first, then modifiers: `code >= _NEG` tells a modifier.
 _EMOTION, _TOPIC, _ENTITY, _SYMPTOM, _NEG, _INT, _DIM, _CONTRAST = range(8)
 _MOD_CODES = {"negator": _NEG, "intensifier": _INT, "diminisher": _DIM, "contrast": _CONTRAST}
-_BUCKETS = (
-    "anger",
-    "anxiety",
-    "disappointment",
-    "sadness",
-    "satisfaction",
-    "joy",
-    "gratitude",
-    "negative",
-    "positive",
-)
+_BUCKETS = EMOTIONS  # one accumulator per emotion category, in this order
 _ANGER, _ANXIETY, _DISAPP, _SAD, _SATIS, _JOY, _GRAT, _NEGATIVE, _POSITIVE = range(9)
 _NEGATIVE_BUCKETS = frozenset((_ANGER, _ANXIETY, _DISAPP, _SAD, _NEGATIVE))
 _POLARITY_SIGN = {"complaint": -1, "praise": 1, "neutral": 0}

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -69,12 +70,14 @@ class RemoteTriggers:
         except grpc.FutureTimeoutError:
             raise Unavailable(f"trigger owner not reachable after {deadline_s}s") from None
 
-    def observe(self, topics, combos, ts_ms: int, customer_id: str = "",
-                now_ms: int | None = None) -> list[dict[str, Any]]:
+    def observe(
+        self, topics, combos, ts_ms: int, customer_id: str = "", now_ms: int | None = None
+    ) -> list[dict[str, Any]]:
         if not (topics or combos):
             return []
-        request = internal_pb2.ObserveRequest(topics=topics, combos=combos, ts_ms=ts_ms,
-                                               customer_id=customer_id, now_ms=now_ms or 0)
+        request = internal_pb2.ObserveRequest(
+            topics=topics, combos=combos, ts_ms=ts_ms, customer_id=customer_id, now_ms=now_ms or 0
+        )
         try:
             reply = self.owner.Observe(request, timeout=2.0, metadata=self.metadata)
         except grpc.RpcError as exc:
@@ -105,12 +108,21 @@ class RemoteTriggers:
 def trigger_dict(t: voc_pb2.Trigger) -> dict[str, Any]:
     """The stored shape of a trigger (as convert.trigger_pb reads it) from its message."""
     return {
-        "id": t.trigger_id, "level": voc_pb2.TriggerLevel.Name(t.level),
-        "kind": voc_pb2.TriggerKind.Name(t.kind), "key": t.key, "count": t.count,
-        "window_s": t.window_s, "first_ms": t.first_ms, "fired_ms": t.fired_ms, "owner": t.owner,
-        "message": t.message, "agents": list(t.sample_agent_ids),
-        "customers": list(t.sample_customer_ids), "state": voc_pb2.TriggerState.Name(t.state),
-        "acked_by": t.acked_by, "acked_ms": t.acked_ms,
+        "id": t.trigger_id,
+        "level": voc_pb2.TriggerLevel.Name(t.level),
+        "kind": voc_pb2.TriggerKind.Name(t.kind),
+        "key": t.key,
+        "count": t.count,
+        "window_s": t.window_s,
+        "first_ms": t.first_ms,
+        "fired_ms": t.fired_ms,
+        "owner": t.owner,
+        "message": t.message,
+        "agents": list(t.sample_agent_ids),
+        "customers": list(t.sample_customer_ids),
+        "state": voc_pb2.TriggerState.Name(t.state),
+        "acked_by": t.acked_by,
+        "acked_ms": t.acked_ms,
     }
 
 
@@ -118,8 +130,9 @@ def _forward_unary(name: str) -> Callable:
     def call(self, request: Any, context: grpc.ServicerContext) -> Any:
         stub_method = getattr(self.remote.voc, name)
         try:
-            return stub_method(request, timeout=context.time_remaining(),
-                               metadata=_caller_auth(context))
+            return stub_method(
+                request, timeout=context.time_remaining(), metadata=_caller_auth(context)
+            )
         except grpc.RpcError as exc:
             context.abort(exc.code(), exc.details())
 
@@ -139,8 +152,9 @@ class ForwardedTriggerRpcs:
     AckTrigger = _forward_unary("AckTrigger")
     ListTriggers = _forward_unary("ListTriggers")
 
-    def WatchTriggers(self, request: voc_pb2.WatchRequest,
-                      context: grpc.ServicerContext) -> Iterator[voc_pb2.Trigger]:
+    def WatchTriggers(
+        self, request: voc_pb2.WatchRequest, context: grpc.ServicerContext
+    ) -> Iterator[voc_pb2.Trigger]:
         upstream = self.remote.voc.WatchTriggers(request, metadata=_caller_auth(context))
         context.add_callback(upstream.cancel)
         try:
@@ -159,16 +173,35 @@ class OwnerServicer(internal_pb2_grpc.OwnerServicer):
     def __init__(self, service: Any) -> None:
         self.service = service
 
-    def Observe(self, request: internal_pb2.ObserveRequest,
-                context: grpc.ServicerContext) -> voc_pb2.TriggerList:
+    def Observe(
+        self, request: internal_pb2.ObserveRequest, context: grpc.ServicerContext
+    ) -> voc_pb2.TriggerList:
         now = request.now_ms or self.service.clock()
         fired = self.service.require_triggers().observe(
-            list(request.topics), list(request.combos), request.ts_ms or now,
-            request.customer_id, now_ms=now)
+            list(request.topics),
+            list(request.combos),
+            request.ts_ms or now,
+            request.customer_id,
+            now_ms=now,
+        )
         return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in fired])
 
 
 # -- supervisor ------------------------------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    """The process ids whose parent is `pid` (Linux /proc): the workers and owner of a supervisor."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
 
 
 def _free_port() -> int:
@@ -254,13 +287,20 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
     owner = _child(lambda: serve(owner_cfg, role="owner", secret=secret))
     children = {owner: "owner"}
     for i in range(workers):
-        worker_cfg = replace(cfg, metrics=replace(cfg.metrics,
-                                                  listen=_metrics_listen(cfg.metrics.listen, i)))
-        pid = _child(lambda c=worker_cfg: serve(c, role="worker", secret=secret,
-                                                owner_target=f"127.0.0.1:{owner_port}"))
+        worker_cfg = replace(
+            cfg, metrics=replace(cfg.metrics, listen=_metrics_listen(cfg.metrics.listen, i))
+        )
+        pid = _child(
+            lambda c=worker_cfg: serve(
+                c, role="worker", secret=secret, owner_target=f"127.0.0.1:{owner_port}"
+            )
+        )
         children[pid] = f"worker-{i}"
-    log.info("supervising %d workers and the trigger owner", workers,
-             extra={"pids": sorted(children), "owner_port": owner_port})
+    log.info(
+        "supervising %d workers and the trigger owner",
+        workers,
+        extra={"pids": sorted(children), "owner_port": owner_port},
+    )
 
     stopping = threading.Event()
 
@@ -285,8 +325,10 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         failed = True
         break
     # workers drain first (their forwarded calls need the owner), then the owner
-    for group in ([p for p, n in children.items() if n != "owner"],
-                  [p for p, n in children.items() if n == "owner"]):
+    for group in (
+        [p for p, n in children.items() if n != "owner"],
+        [p for p, n in children.items() if n == "owner"],
+    ):
         for pid in group:
             _signal(pid, signal.SIGTERM)
         deadline = time.monotonic() + cfg.server.grace_s + 10
@@ -317,5 +359,9 @@ def internal_token(secret: str) -> Any:
     """The owner's extra token: workers may call Owner.Observe and the forwarded trigger RPCs."""
     from server.auth import Token
 
-    return Token(name="internal", digest=internal_token_digest(secret), roles=("internal",),
-                 methods=frozenset((OBSERVE_PATH, *FORWARDED_PATHS)))
+    return Token(
+        name="internal",
+        digest=internal_token_digest(secret),
+        roles=("internal",),
+        methods=frozenset((OBSERVE_PATH, *FORWARDED_PATHS)),
+    )

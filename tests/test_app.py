@@ -27,8 +27,12 @@ def test_port_in_use_is_named(tmp_path: Path, capsys) -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        assert main(["--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "s"),
-                     "--workers", "1"]) == 1
+        assert (
+            main(
+                ["--listen", f"127.0.0.1:{port}", "--store", str(tmp_path / "s"), "--workers", "1"]
+            )
+            == 1
+        )
     err = capsys.readouterr().err
     assert "StartupError" in err and f"127.0.0.1:{port}" in err
 
@@ -36,7 +40,9 @@ def test_port_in_use_is_named(tmp_path: Path, capsys) -> None:
 def test_unwritable_store_is_named(tmp_path: Path, capsys) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert main(["--listen", "127.0.0.1:0", "--store", str(blocker / "store"), "--workers", "1"]) == 1
+    assert (
+        main(["--listen", "127.0.0.1:0", "--store", str(blocker / "store"), "--workers", "1"]) == 1
+    )
     assert "cannot open store" in capsys.readouterr().err
 
 

@@ -88,7 +88,12 @@ def test_unreachable_server_is_a_clear_error(capsys) -> None:
 
 
 def test_score_shows_matches_and_escalation(target, capsys) -> None:
-    assert main([*target, "score", "你们到底怎么回事！！！再不解决我就投诉", "--interaction", "cli-i1"]) == 0
+    assert (
+        main(
+            [*target, "score", "你们到底怎么回事！！！再不解决我就投诉", "--interaction", "cli-i1"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "ANGRY" in out and "emotion" in out
 
@@ -97,7 +102,9 @@ def test_lexicon_check_names_file_and_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "topics_custom.tsv").write_text(
         "term\ttopic\tweight\tpolarity\tnotes\n屏幕碎了\tproduct.quality\t0.9\tcomplaint\t\n"
-        "电池鼓包\tno.such_topic\t0.9\tcomplaint\t\n", encoding="utf-8")
+        "电池鼓包\tno.such_topic\t0.9\tcomplaint\t\n",
+        encoding="utf-8",
+    )
     assert main(["lexicon", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "topics_custom.tsv:3" in out and "no.such_topic" in out
@@ -107,7 +114,8 @@ def test_lexicon_test_with_user_dir(tmp_path: Path, capsys) -> None:
     (tmp_path / "zh").mkdir()
     (tmp_path / "zh" / "topics_custom.tsv").write_text(
         "term\ttopic\tweight\tpolarity\tnotes\n电池鼓包了\tproduct.quality\t0.9\tcomplaint\t\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     assert main(["--json", "lexicon", "test", "我的手机电池鼓包了", "--dir", str(tmp_path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert "product.quality" in [t["topic"] for t in result["topics"]]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from clients.client import VocClient
 from clients.pb import voc_pb2
+from server.workers import children_of
 
 ROOT = Path(__file__).resolve().parent.parent
 # channels in one process share connections unless told not to; each agent needs its own
@@ -25,27 +26,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def test_two_workers_one_port_exact_p0_and_clean_shutdown(tmp_path: Path) -> None:
     port = free_port()
     target = f"127.0.0.1:{port}"
     env = {**os.environ, "VOC_METRICS_LISTEN": "127.0.0.1:0", "VOC_SERVER_GRACE_S": "2"}
     with subprocess.Popen(
-        [sys.executable, "-m", "server", "--workers", "2", "--listen", target,
-         "--store", str(tmp_path / "store"), "--log-format", "text"],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "server",
+            "--workers",
+            "2",
+            "--listen",
+            target,
+            "--store",
+            str(tmp_path / "store"),
+            "--log-format",
+            "text",
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     ) as proc:
         try:
             with VocClient(target, timeout=10) as watcher:
