@@ -9,6 +9,7 @@ import ipaddress
 import json
 import secrets
 import sys
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -43,7 +44,8 @@ _SHAPES = {
     for s in (_VOC, _ADMIN)
     for m in s.methods
 }
-_TOKEN_KEYS = ("name", "sha256", "roles", "agent_id")
+_TOKEN_KEYS = ("name", "sha256", "roles", "agent_id", "max_concurrent")
+DEFAULT_MAX_CONCURRENT = 64  # calls in flight per token; 0 in config = no limit
 
 
 def hash_token(token: str) -> str:
@@ -60,6 +62,7 @@ class Token:
     roles: tuple[str, ...]
     methods: frozenset[str]
     agent_id: str = ""
+    max_concurrent: int = DEFAULT_MAX_CONCURRENT
 
 
 def load_tokens(section: Mapping[str, Any]) -> tuple[Token, ...]:
@@ -99,12 +102,15 @@ def load_tokens(section: Mapping[str, Any]) -> tuple[Token, ...]:
         agent_id = entry.get("agent_id", "")
         if not isinstance(agent_id, str):
             raise ConfigError(f"{where} agent_id: expected a string")
+        limit = entry.get("max_concurrent", DEFAULT_MAX_CONCURRENT)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ConfigError(f"{where} max_concurrent: expected a whole number >= 0 (0: no limit)")
         if any(t.name == name for t in tokens):
             raise ConfigError(f"{where}: name used twice")
         if any(hmac.compare_digest(t.digest, raw) for t in tokens):
             raise ConfigError(f"{where} sha256: same token as another entry")
         methods = frozenset(m for r in roles for m in ROLE_METHODS[r])
-        tokens.append(Token(name, raw, tuple(roles), methods, agent_id))
+        tokens.append(Token(name, raw, tuple(roles), methods, agent_id, limit))
     return tuple(tokens)
 
 
@@ -146,6 +152,43 @@ def _bind_agent(behavior: Callable, token: Token) -> Callable:
     return call
 
 
+def _limited(
+    handler: grpc.RpcMethodHandler, gate: threading.BoundedSemaphore, token: Token
+) -> grpc.RpcMethodHandler:
+    """The handler with its behavior inside the token's concurrency gate."""
+    details = f"token {token.name!r}: more than {token.max_concurrent} calls in flight"
+
+    def unary(behavior: Callable) -> Callable:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            if not gate.acquire(blocking=False):
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+            try:
+                return behavior(request, context)
+            finally:
+                gate.release()
+
+        return call
+
+    def stream(behavior: Callable) -> Callable:
+        def call(request: Any, context: grpc.ServicerContext) -> Any:
+            if not gate.acquire(blocking=False):
+                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
+            try:
+                yield from behavior(request, context)
+            finally:
+                gate.release()
+
+        return call
+
+    if handler.unary_unary:
+        return handler._replace(unary_unary=unary(handler.unary_unary))
+    if handler.stream_unary:
+        return handler._replace(stream_unary=unary(handler.stream_unary))
+    if handler.unary_stream:
+        return handler._replace(unary_stream=stream(handler.unary_stream))
+    return handler._replace(stream_stream=stream(handler.stream_stream))
+
+
 class AuthInterceptor(grpc.ServerInterceptor):
     """Checks `authorization: Bearer <token>` against hashed tokens and the caller's roles."""
 
@@ -153,6 +196,10 @@ class AuthInterceptor(grpc.ServerInterceptor):
         if not tokens:
             raise ValueError("AuthInterceptor needs at least one token; without tokens auth is off")
         self._tokens = tuple(tokens)
+        # per-token gates: one caller cannot take every server thread
+        self._gates = {
+            t.name: threading.BoundedSemaphore(t.max_concurrent) for t in tokens if t.max_concurrent
+        }
 
     def authenticate(self, metadata: Iterable[tuple[str, Any]] | None) -> Token | None:
         """The token whose hash matches the bearer secret, or None; one sha256 per call."""
@@ -193,9 +240,12 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 shape,
             )
         handler = continuation(details)
-        if token.agent_id and method in AGENT_BOUND and handler is not None:
-            return handler._replace(unary_unary=_bind_agent(handler.unary_unary, token))
-        return handler
+        if handler is None:
+            return None
+        if token.agent_id and method in AGENT_BOUND:
+            handler = handler._replace(unary_unary=_bind_agent(handler.unary_unary, token))
+        gate = self._gates.get(token.name)
+        return handler if gate is None else _limited(handler, gate, token)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -333,3 +334,47 @@ def test_new_command_prints_config(capsys: pytest.CaptureFixture[str]) -> None:
     secret = err.rsplit(" ", 1)[-1].strip()
     assert token.name == 'desk "7"' and token.agent_id == "A007" and secret not in out
     assert token.digest.hex() == auth.hash_token(secret)
+
+
+def test_per_token_concurrency_limit(tmp_path: Path) -> None:
+    secret = "test-ops-limited-secret-0123456789"
+    cfg = make_config(
+        tmp_path / "store",
+        auth={"tokens": [token_entry("ops-limited", secret, ["ops"], max_concurrent=1)]},
+    )
+    running = build_server(cfg)
+    try:
+        with VocClient(f"127.0.0.1:{running.port}", token=secret) as client:
+            client.wait_until_serving()
+            stream = client.voc.WatchTriggers(
+                voc_pb2.WatchRequest(),
+                timeout=10,
+                metadata=(("authorization", f"Bearer {secret}"),),
+            )
+            deadline = time.monotonic() + 10
+            code = None
+            while time.monotonic() < deadline:  # the stream takes the token's one slot
+                try:
+                    client.list_triggers()
+                except grpc.RpcError as exc:
+                    code, details = exc.code(), exc.details()
+                    break
+                time.sleep(0.05)
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "ops-limited" in details
+            stream.cancel()
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # the slot comes back when the stream ends
+                try:
+                    client.list_triggers()
+                    break
+                except grpc.RpcError:
+                    time.sleep(0.05)
+            else:
+                raise AssertionError("the token's slot was not released")
+    finally:
+        running.stop(grace=0.2)
+
+
+def test_bad_concurrency_limit_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="max_concurrent"):
+        auth.load_tokens({"tokens": [token_entry("x", "s" * 20, ["ops"], max_concurrent=-1)]})
