@@ -25,7 +25,7 @@ from server.config import Config, ConfigError, load_config
 from server.engine import Engine
 from server.errors import StartupError, VocError
 from server.interactions import Interactions
-from server.interceptors import ErrorInterceptor
+from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
@@ -219,27 +219,29 @@ def build_server(
         futures.ThreadPoolExecutor(
             max_workers=cfg.server.threads + watchers, thread_name_prefix="rpc"
         ),
-        interceptors=[metrics.interceptor, *auth, ErrorInterceptor()],
         options=server_options(cfg, reuse_port=reuse_port or role == "worker"),
         maximum_concurrent_rpcs=cfg.server.threads * 64,
     )
+    # metrics outermost (it sees auth refusals), then auth, then domain errors -> status codes
+    wrappers = [metrics.interceptor.wrap_method, *(a.wrap_method for a in auth)]
+    registry = WrappedRegistration(server, [*wrappers, ErrorInterceptor().wrap_method])
     if role == "worker":
         servicer = type("WorkerVocServicer", (ForwardedTriggerRpcs, VocServicer), {})(service)
         servicer.remote = service.triggers
     else:
         servicer = VocServicer(service)
-    voc_pb2_grpc.add_VocServicer_to_server(servicer, server)
+    voc_pb2_grpc.add_VocServicer_to_server(servicer, registry)
     if role == "owner":
-        internal_pb2_grpc.add_OwnerServicer_to_server(OwnerServicer(service), server)
-    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service), server)
-    health_pb2_grpc.add_HealthServicer_to_server(hs, server)
+        internal_pb2_grpc.add_OwnerServicer_to_server(OwnerServicer(service), registry)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service), registry)
+    health_pb2_grpc.add_HealthServicer_to_server(hs, registry)
     reflection.enable_server_reflection(
         (
             *SERVICE_NAMES,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
-        server,
+        registry,
     )
     try:
         if creds is None:

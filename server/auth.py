@@ -38,12 +38,6 @@ ROLE_METHODS: Mapping[str, tuple[str, ...]] = {
 }
 # An agent token with an agent_id may only name that agent in these requests' `agent_id`.
 AGENT_BOUND = frozenset(_paths(_VOC, "GetAgentDashboard", "ReportIssue"))
-# (request streaming, response streaming) per method, so a refusal has the method's own shape.
-_SHAPES = {
-    f"/{s.full_name}/{m.name}": (m.client_streaming, m.server_streaming)
-    for s in (_VOC, _ADMIN)
-    for m in s.methods
-}
 _TOKEN_KEYS = ("name", "sha256", "roles", "agent_id", "max_concurrent")
 DEFAULT_MAX_CONCURRENT = 64  # calls in flight per token; 0 in config = no limit
 
@@ -125,71 +119,7 @@ def is_loopback(listen: str) -> bool:
         return False
 
 
-def _refusal(
-    code: grpc.StatusCode, details: str, shape: tuple[bool, bool]
-) -> grpc.RpcMethodHandler:
-    def refuse(_request: Any, context: grpc.ServicerContext) -> Any:
-        context.abort(code, details)
-
-    factory = {
-        (False, False): grpc.unary_unary_rpc_method_handler,
-        (False, True): grpc.unary_stream_rpc_method_handler,
-        (True, False): grpc.stream_unary_rpc_method_handler,
-        (True, True): grpc.stream_stream_rpc_method_handler,
-    }[shape]
-    return factory(refuse)
-
-
-def _bind_agent(behavior: Callable, token: Token) -> Callable:
-    def call(request: Any, context: grpc.ServicerContext) -> Any:
-        if request.agent_id != token.agent_id:
-            context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"agent_id: token {token.name!r} may only act for agent {token.agent_id!r}",
-            )
-        return behavior(request, context)
-
-    return call
-
-
-def _limited(
-    handler: grpc.RpcMethodHandler, gate: threading.BoundedSemaphore, token: Token
-) -> grpc.RpcMethodHandler:
-    """The handler with its behavior inside the token's concurrency gate."""
-    details = f"token {token.name!r}: more than {token.max_concurrent} calls in flight"
-
-    def unary(behavior: Callable) -> Callable:
-        def call(request: Any, context: grpc.ServicerContext) -> Any:
-            if not gate.acquire(blocking=False):
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
-            try:
-                return behavior(request, context)
-            finally:
-                gate.release()
-
-        return call
-
-    def stream(behavior: Callable) -> Callable:
-        def call(request: Any, context: grpc.ServicerContext) -> Any:
-            if not gate.acquire(blocking=False):
-                context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, details)
-            try:
-                yield from behavior(request, context)
-            finally:
-                gate.release()
-
-        return call
-
-    if handler.unary_unary:
-        return handler._replace(unary_unary=unary(handler.unary_unary))
-    if handler.stream_unary:
-        return handler._replace(stream_unary=unary(handler.stream_unary))
-    if handler.unary_stream:
-        return handler._replace(unary_stream=stream(handler.unary_stream))
-    return handler._replace(stream_stream=stream(handler.stream_stream))
-
-
-class AuthInterceptor(grpc.ServerInterceptor):
+class AuthInterceptor:
     """Checks `authorization: Bearer <token>` against hashed tokens and the caller's roles."""
 
     def __init__(self, tokens: Sequence[Token]) -> None:
@@ -221,31 +151,74 @@ class AuthInterceptor(grpc.ServerInterceptor):
                 found = token
         return found
 
-    def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
-        method = details.method
+    def wrap_method(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """The handler behind this method's check: token, role, agent binding, concurrency."""
         if method.startswith("/grpc."):
-            return continuation(details)
-        shape = _SHAPES.get(method, (True, True))
-        token = self.authenticate(details.invocation_metadata)
-        if token is None:
-            return _refusal(
-                grpc.StatusCode.UNAUTHENTICATED,
-                "missing or invalid bearer token (metadata authorization: Bearer <token>)",
-                shape,
-            )
-        if method not in token.methods:
-            return _refusal(
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"token {token.name!r} (roles {', '.join(token.roles)}) may not call {method}",
-                shape,
-            )
-        handler = continuation(details)
-        if handler is None:
-            return None
-        if token.agent_id and method in AGENT_BOUND:
-            handler = handler._replace(unary_unary=_bind_agent(handler.unary_unary, token))
-        gate = self._gates.get(token.name)
-        return handler if gate is None else _limited(handler, gate, token)
+            return handler  # health checking and reflection stay open
+        bound = method in AGENT_BOUND
+        gates = self._gates
+
+        def admit(context: grpc.ServicerContext) -> Token:
+            token = self.authenticate(context.invocation_metadata())
+            if token is None:
+                context.abort(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "missing or invalid bearer token (metadata authorization: Bearer <token>)",
+                )
+            if method not in token.methods:
+                context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"token {token.name!r} (roles {', '.join(token.roles)}) may not call {method}",
+                )
+            return token
+
+        def unary(behavior: Callable) -> Callable:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                token = admit(context)
+                if bound and token.agent_id and request.agent_id != token.agent_id:
+                    context.abort(
+                        grpc.StatusCode.PERMISSION_DENIED,
+                        f"agent_id: token {token.name!r} may only act for agent {token.agent_id!r}",
+                    )
+                gate = gates.get(token.name)
+                if gate is None:
+                    return behavior(request, context)
+                if not gate.acquire(blocking=False):
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, _busy(token))
+                try:
+                    return behavior(request, context)
+                finally:
+                    gate.release()
+
+            return call
+
+        def stream(behavior: Callable) -> Callable:
+            def call(request: Any, context: grpc.ServicerContext) -> Any:
+                token = admit(context)
+                gate = gates.get(token.name)
+                if gate is None:
+                    yield from behavior(request, context)
+                    return
+                if not gate.acquire(blocking=False):
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, _busy(token))
+                try:
+                    yield from behavior(request, context)
+                finally:
+                    gate.release()
+
+            return call
+
+        if handler.unary_unary:
+            return handler._replace(unary_unary=unary(handler.unary_unary))
+        if handler.stream_unary:
+            return handler._replace(stream_unary=unary(handler.stream_unary))
+        if handler.unary_stream:
+            return handler._replace(unary_stream=stream(handler.unary_stream))
+        return handler._replace(stream_stream=stream(handler.stream_stream))
+
+
+def _busy(token: Token) -> str:
+    return f"token {token.name!r}: more than {token.max_concurrent} calls in flight"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -81,44 +81,67 @@ def _wrap_stream(behavior: Callable, method: str, streaming: bool = False) -> Ca
     return call
 
 
-class HandlerCache:
-    """Wraps each method handler once: grpc calls intercept_service on every RPC, and building
-    closures and namedtuples there costs microseconds per call that a cache lookup does not."""
-
-    __slots__ = ("_wrapped",)
-
-    def __init__(self) -> None:
-        self._wrapped: dict[int, tuple[Any, Any]] = {}
-
-    def get(self, handler: Any, wrap: Callable[[Any], Any]) -> Any:
-        entry = self._wrapped.get(id(handler))
-        if entry is not None and entry[0] is handler:
-            return entry[1]
-        wrapped = wrap(handler)
-        if len(self._wrapped) < 1024:  # handlers are per method: a bound, never a leak
-            self._wrapped[id(handler)] = (
-                handler,
-                wrapped,
-            )  # keeps `handler` alive: ids stay unique
-        return wrapped
+MethodWrapper = Callable[[str, grpc.RpcMethodHandler], grpc.RpcMethodHandler]
 
 
-class ErrorInterceptor(grpc.ServerInterceptor):
+class WrappedRegistration:
+    """Stands in for the grpc server while servicers register: every method handler is wrapped
+    once by each concern (metrics, auth, errors), outermost first. grpcio's own interceptors run
+    a Python pipeline on every call instead, which measured ~45 us of server CPU per call here."""
+
+    def __init__(self, server: grpc.Server, wrappers: list[MethodWrapper]) -> None:
+        self._server = server
+        self._wrappers = wrappers
+
+    def wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        for wrapper in reversed(self._wrappers):
+            handler = wrapper(method, handler)
+        return handler
+
+    def add_registered_method_handlers(self, service: str, handlers: dict[str, Any]) -> None:
+        self._server.add_registered_method_handlers(
+            service, {name: self.wrap(f"/{service}/{name}", h) for name, h in handlers.items()}
+        )
+
+    def add_generic_rpc_handlers(self, generic_handlers: Any) -> None:
+        self._server.add_generic_rpc_handlers(
+            tuple(_WrappedGeneric(g, self.wrap) for g in generic_handlers)
+        )
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+
+class _WrappedGeneric(grpc.GenericRpcHandler):
+    """A generic handler (used when a method is not registered) whose handlers are wrapped once."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, wrap: MethodWrapper) -> None:
+        self._inner = inner
+        self._wrap = wrap
+        self._done: dict[str, tuple[Any, Any]] = {}
+
+    def service(self, details: grpc.HandlerCallDetails) -> Any:
+        handler = self._inner.service(details)
+        if handler is None:
+            return None
+        entry = self._done.get(details.method)
+        if entry is None or entry[0] is not handler:
+            entry = (handler, self._wrap(details.method, handler))
+            if len(self._done) < 1024:  # one entry per known method
+                self._done[details.method] = entry
+        return entry[1]
+
+
+class ErrorInterceptor:
     """Maps VocError subclasses to their status codes and anything else to INTERNAL; request
     bytes that do not parse are INVALID_ARGUMENT (grpc itself would answer INTERNAL)."""
 
     def __init__(self) -> None:
         self._parsers: dict[Callable, Callable] = {}
-        self._cache = HandlerCache()
 
-    def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
-        handler = continuation(details)
-        if handler is None or details.method.startswith("/grpc."):
+    def wrap_method(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        if method.startswith("/grpc."):
             return handler
-        method = details.method
-        return self._cache.get(handler, lambda h: self._wrap(h, method))
-
-    def _wrap(self, handler: Any, method: str) -> Any:
         parse = handler.request_deserializer
         if parse is not None:
             lenient = self._parsers.get(parse)

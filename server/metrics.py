@@ -26,7 +26,6 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
 from clients.pb import voc_pb2
-from server.interceptors import HandlerCache
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ class _RpcStat:
             return list(self.buckets), self.total
 
 
-class MetricsInterceptor(grpc.ServerInterceptor, Collector):
+class MetricsInterceptor(Collector):
     """Counts and times every RPC by service, method and status code; exports them at scrape.
 
     The (method, code) entry is looked up once and cached, so a call costs two clock reads, a
@@ -85,8 +84,6 @@ class MetricsInterceptor(grpc.ServerInterceptor, Collector):
     def __init__(self) -> None:
         self._stats: dict[tuple[str, grpc.StatusCode], _RpcStat] = {}
         self._new_lock = threading.Lock()
-        self._unimplemented = _RpcStat()
-        self._cache = HandlerCache()
 
     def _record(self, method: str, code: grpc.StatusCode, started: float) -> None:
         elapsed = time.perf_counter() - started
@@ -115,21 +112,11 @@ class MetricsInterceptor(grpc.ServerInterceptor, Collector):
             cumulative = list(accumulate(counts))
             handled.add_metric(labels, cumulative[-1])
             seconds.add_metric(labels, list(zip(bounds, cumulative, strict=True)), total)
-        unknown = sum(self._unimplemented.snapshot()[0])
-        handled.add_metric(["unknown", "unknown", "UNIMPLEMENTED"], unknown)
         yield handled
         yield seconds
 
-    def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails) -> Any:
-        handler = continuation(details)
-        if handler is None:
-            # the method name is the caller's choice: never a label value
-            self._unimplemented.observe(0.0)
-            return None
-        method = details.method
-        return self._cache.get(handler, lambda h: self._wrap(h, method))
-
-    def _wrap(self, handler: Any, method: str) -> Any:
+    def wrap_method(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """Counts and times every call of one method (applied once, at registration)."""
         if handler.unary_unary:
             return handler._replace(unary_unary=self._unary(handler.unary_unary, method))
         if handler.stream_unary:
