@@ -171,12 +171,14 @@ def build_server(
     role: str = "single",
     secret: str = "",
     owner_target: str = "",
+    engine: Engine | None = None,
 ) -> Running:
     """Opens the store, loads lexicons, compiles kernels, binds, starts; returns without blocking.
 
     `role` is "single" (one process, the default), or with --workers "owner" (holds the trigger
     kernels, serves the internal Owner API on loopback) or "worker" (serves the public port with
-    SO_REUSEPORT and forwards trigger calls to the owner at `owner_target`).
+    SO_REUSEPORT and forwards trigger calls to the owner at `owner_target`). An `engine` built
+    before a fork is shared by the children instead of each loading the lexicons again.
     """
     t0 = time.monotonic()
     auth, creds = _security(cfg, (internal_token(secret),) if role == "owner" else ())
@@ -192,7 +194,7 @@ def build_server(
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
     try:
-        engine = Engine(cfg)
+        engine = engine or Engine(cfg)
     except ValueError as exc:
         store.close()
         raise StartupError(f"lexicons: {exc}") from exc

@@ -31,6 +31,7 @@ import grpc
 from clients.pb import internal_pb2, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server import convert
 from server.config import Config, TlsConfig
+from server.engine import Engine
 from server.errors import StartupError, Unavailable
 from server.trigger_rules import TriggerParams
 
@@ -276,6 +277,8 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
 
     cfg = replace(cfg, server=replace(cfg.server, listen=_claim(cfg.server.listen)))
     kernels.warmup()  # compile into the on-disk cache once, before any child needs it
+    # lexicons and automaton are built once here and shared copy-on-write by every child
+    engine = Engine(cfg)
     secret = secrets.token_urlsafe(32)
     owner_port = _free_port()
     owner_cfg = replace(
@@ -284,7 +287,7 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         tls=TlsConfig(),
         metrics=replace(cfg.metrics, listen=_metrics_listen(cfg.metrics.listen, workers)),
     )
-    owner = _child(lambda: serve(owner_cfg, role="owner", secret=secret))
+    owner = _child(lambda: serve(owner_cfg, role="owner", secret=secret, engine=engine))
     children = {owner: "owner"}
     for i in range(workers):
         worker_cfg = replace(
@@ -292,7 +295,11 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         )
         pid = _child(
             lambda c=worker_cfg: serve(
-                c, role="worker", secret=secret, owner_target=f"127.0.0.1:{owner_port}"
+                c,
+                role="worker",
+                secret=secret,
+                owner_target=f"127.0.0.1:{owner_port}",
+                engine=engine,
             )
         )
         children[pid] = f"worker-{i}"
