@@ -24,9 +24,11 @@ from server.auth import AuthInterceptor, is_loopback, load_tokens
 from server.config import Config, ConfigError, load_config
 from server.engine import Engine
 from server.errors import StartupError, VocError
+from server.feedback import prune_idempotency
 from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
+from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
 from server.store import Store
@@ -260,6 +262,8 @@ def build_server(
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
     running = Running(server, port, cfg, store, service, hs, metrics=metrics)
+    if role != "worker":  # one process prunes the shared store
+        threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:
@@ -286,6 +290,22 @@ def build_server(
         },
     )
     return running
+
+
+def _prune_loop(running: Running) -> None:
+    """Expires idempotency keys past [store] idempotency_days: now, then every hour."""
+    cfg = running.cfg.store
+    while not running.stopped.is_set():
+        try:
+            cutoff = running.service.clock() - cfg.idempotency_days * DAY_MS
+            removed = prune_idempotency(running.store, cutoff)
+            if removed:
+                log.info("expired %d idempotency keys", removed)
+        except Exception:  # noqa: BLE001 - pruning must never take the server down
+            if running.stopped.is_set():
+                return
+            log.exception("pruning idempotency keys failed")
+        running.stopped.wait(3600)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -42,6 +42,8 @@ class StoreConfig:
     history_max_events: int = 200
     agent_history_days: int = 30
     agent_history_max: int = 1000
+    # feedback_id / interaction idempotency keys are kept this long after they were recorded
+    idempotency_days: int = 30
     sync: bool = True
 
 

@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import orjson
+
 from server.config import StoreConfig
 from server.errors import AlreadyExists, InvalidArgument
 from server.privacy import mask_pii
@@ -133,6 +135,7 @@ def record_feedback(
         "id": fb.feedback_id,
         "fp": fingerprint,
         "t": fb.ts_ms,
+        "at": now_ms,  # when it was recorded: the idempotency key expires from here
         "tp": [[t.topic, t.polarity, round(t.score, 3)] for t in topics],
         "emo": list(emotion) if emotion else None,
     }
@@ -272,3 +275,35 @@ def agent_dashboard(
                 )
             )
     return board
+
+
+def prune_idempotency(store: Store, older_than_ms: int, batch: int = 2000) -> int:
+    """Deletes feedback (f:) and interaction (i:) idempotency keys recorded before
+    `older_than_ms`, a batch per transaction so writers are never held up long; returns how many.
+    Keys written before "at" was stored fall back to the event time."""
+    removed = 0
+    start = b""
+    while True:
+
+        def work(tx: WriteTxn, start: bytes = start) -> tuple[int, bytes | None]:
+            cur = tx.cursor("idem")
+            seen = gone = 0
+            ok = cur.set_range(start)
+            while ok and seen < batch:
+                key = cur.key()
+                seen += 1
+                if key[:2] in (b"f:", b"i:"):
+                    record = orjson.loads(cur.value())
+                    if record.get("at", record.get("t", 0)) < older_than_ms:
+                        cur.delete()  # moves to the next key, or off the end
+                        ok = cur.key() != b""
+                        gone += 1
+                        continue
+                ok = cur.next()
+            return gone, (cur.key() if ok else None)
+
+        gone, next_key = store.write(work)
+        removed += gone
+        if next_key is None:
+            return removed
+        start = next_key
