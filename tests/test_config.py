@@ -63,3 +63,31 @@ def test_bad_config_names_the_problem(tmp_path: Path, text: str, env: dict, mess
 def test_missing_file_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "absent.toml", env={})
+
+
+def test_example_config_loads_and_names_every_key() -> None:
+    import dataclasses
+    import re
+
+    from server.config import build_section
+    from server.interactions import InteractionLimits
+    from server.live import LiveParams
+    from server.scoring import EmotionParams
+    from server.trigger_rules import TriggerParams
+
+    example = Path(__file__).resolve().parent.parent / "voc.example.toml"
+    cfg = load_config(example, env={})
+    defaults = load_config(None, env={})
+    for name in ("server", "store", "card", "lexicons", "metrics", "tls"):
+        assert getattr(cfg, name) == getattr(defaults, name), f"[{name}] differs from the defaults"
+    text = example.read_text(encoding="utf-8")
+    for section in (cfg.server, cfg.store, cfg.card, cfg.lexicons, cfg.metrics, cfg.tls):
+        for f in dataclasses.fields(section):
+            found = re.search(rf"^(# )?({f.name} = |\[card\.{f.name}\])", text, re.M)
+            assert found, f"voc.example.toml lacks {f.name}"
+    TriggerParams.from_config(cfg)  # unknown or mistyped keys raise here
+    build_section("emotion", EmotionParams, cfg.emotion)
+    live = dict(cfg.live)
+    build_section("live", InteractionLimits, {k: live.pop(k) for k in InteractionLimits.__slots__})
+    build_section("live", LiveParams, live)
+    assert set(cfg.emotion) == {f.name for f in dataclasses.fields(EmotionParams)}
