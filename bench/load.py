@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from hdrh.histogram import HdrHistogram
 
 from clients import load
 from clients.client import VocClient
+from server.workers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_CUSTOMERS = 3000  # `python -m server --demo` seeds C0001..C3000 with feedback history
@@ -111,12 +111,6 @@ class ServerProc:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def child_env() -> dict[str, str]:

@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.load import ServerProc, free_port, spawn, wait_ready
-from server.workers import children_of
+from bench.load import ServerProc, spawn, wait_ready
+from server.workers import children_of, free_port
 
 CARD_MIX = {"card_known": 1}
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

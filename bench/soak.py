@@ -15,7 +15,6 @@ import argparse
 import os
 import random
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,6 +27,7 @@ from pathlib import Path
 import grpc
 
 from clients.client import VocClient
+from server.workers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 MIX = (("card", 0.40), ("utterance", 0.30), ("feedback", 0.15), ("dashboard", 0.15))
@@ -61,12 +61,6 @@ class Window:
             out, errors = self.latencies, self.errors
             self.latencies, self.errors = [], 0
         return out, errors
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _tree(pid: int) -> list[int]:

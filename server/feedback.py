@@ -11,12 +11,19 @@ import orjson
 from server.config import StoreConfig
 from server.errors import AlreadyExists, InvalidArgument
 from server.privacy import mask_pii
-from server.profiles import DAY_MS, add_event, check_id, load_for_update, put_profile
+from server.profiles import (
+    DAY_MS,
+    FUTURE_SLACK_MS,
+    add_event,
+    check_event_time,
+    check_id,
+    load_for_update,
+    put_profile,
+)
 from server.store import SCHEMA_VERSION, Store, WriteTxn
 
 KINDS = ("NPS", "CSAT", "COMPLAINT", "PRAISE", "COMMENT")
 CHANNELS = ("CHANNEL_UNSPECIFIED", "VOICE", "CHAT", "EMAIL", "SOCIAL", "SURVEY")
-FUTURE_SLACK_MS = 5 * 60_000
 DASHBOARD_WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30))
 
 
@@ -75,9 +82,7 @@ def check_feedback(
         raise InvalidArgument("channel", f"unknown channel {fb.channel!r}")
     if fb.locale not in ("", "zh", "en"):
         raise InvalidArgument("locale", f"must be zh or en, got {fb.locale!r}")
-    ts = fb.ts_ms or now_ms
-    if ts < 0 or ts > now_ms + FUTURE_SLACK_MS:
-        raise InvalidArgument("ts_ms", "is in the future")
+    ts = check_event_time(fb.ts_ms, now_ms)
     if ts < now_ms - history_days * DAY_MS:
         raise InvalidArgument("ts_ms", f"is older than the {history_days}-day history")
     return FeedbackIn(fid, cid, fb.kind, aid, fb.score, fb.text.strip(), fb.channel, ts, fb.locale)

@@ -15,12 +15,11 @@ from server.config import build_section
 from server.errors import InvalidArgument, NotFound, ResourceExhausted
 from server.live import InteractionState, InteractionSummary, LiveParams, TopicSeen
 from server.privacy import mask_pii
-from server.profiles import add_event, check_id, load_for_update, put_profile
+from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
 from server.scoring import Analysis, Emotion, Typing, Voice
 from server.store import SCHEMA_VERSION, WriteTxn
 
 log = logging.getLogger(__name__)
-FUTURE_SLACK_MS = 5 * 60_000
 SPEAKERS = ("CUSTOMER", "AGENT")
 _VOICE_RANGES = {
     "speech_rate": (0.0, 30.0),
@@ -95,9 +94,7 @@ def check_utterance(
         raise InvalidArgument("text", "is required")
     if len(u.text) > max_text_chars:
         raise InvalidArgument("text", f"longer than {max_text_chars} characters")
-    ts = u.ts_ms or now_ms
-    if ts < 0 or ts > now_ms + FUTURE_SLACK_MS:
-        raise InvalidArgument("ts_ms", "is in the future")
+    ts = check_event_time(u.ts_ms, now_ms)
     if u.typing is not None:
         for name in ("chars", "elapsed_ms", "deletions"):
             if getattr(u.typing, name) < 0:

@@ -15,6 +15,7 @@ DAY_MS = 86_400_000
 MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 256
 MAX_NAME_CHARS = 128
+FUTURE_SLACK_MS = 5 * 60_000  # how far ahead of ours a caller's clock may be
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,14 @@ class ProfileIn:
     name: str = ""
     locale: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+def check_event_time(ts_ms: int, now_ms: int) -> int:
+    """An event's time: 0 means now; clocks may drift a little ahead, never further."""
+    ts = ts_ms or now_ms
+    if ts < 0 or ts > now_ms + FUTURE_SLACK_MS:
+        raise InvalidArgument("ts_ms", "is in the future")
+    return ts
 
 
 def check_id(field_name: str, value: str, max_chars: int, *, required: bool = True) -> str:

@@ -13,11 +13,10 @@ from typing import Any
 from server.config import Config, ConfigError, build_section
 from server.errors import InvalidArgument
 from server.privacy import mask_pii
-from server.profiles import check_id
+from server.profiles import check_event_time, check_id
 
 LEVELS = ("P0", "P1", "P2")
 STATES = ("OPEN", "ACKED", "RESOLVED")
-FUTURE_SLACK_MS = 5 * 60_000
 SAMPLE = 10  # agent and customer ids shown on a trigger
 _SPACES = re.compile(r"\s+")
 
@@ -201,10 +200,8 @@ def check_report(r: ReportIn, params: TriggerParams, *, now_ms: int, max_id_char
         raise InvalidArgument("tag", "contains control characters")
     if len(r.note) > p.max_note_chars:
         raise InvalidArgument("note", f"longer than {p.max_note_chars} characters")
-    ts = r.ts_ms or now_ms
+    ts = check_event_time(r.ts_ms, now_ms)
     window_ms = params.rule_for(tag).window_ms
-    if ts < 0 or ts > now_ms + FUTURE_SLACK_MS:
-        raise InvalidArgument("ts_ms", "is in the future")
     if ts <= now_ms - window_ms:
         raise InvalidArgument("ts_ms", f"is older than the tag's {window_ms // 1000} s window")
     return ReportIn(rid, aid, tag, cid, iid, mask_pii(r.note.strip()), ts)

@@ -36,9 +36,9 @@ from server.config import Config
 from server.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
 from server.hub import Hub, Subscription
 from server.metrics import trigger_fired
+from server.profiles import FUTURE_SLACK_MS
 from server.store import SCHEMA_VERSION, Store, WriteTxn
 from server.trigger_rules import (
-    FUTURE_SLACK_MS,
     LEVELS,
     SAMPLE,
     STATES,

@@ -11,8 +11,9 @@ import numpy as np
 
 from kernels import TrendSketch, hash_key, is_anomalous
 from server.errors import VocError
+from server.profiles import FUTURE_SLACK_MS
 from server.store import Store, WriteTxn
-from server.trigger_rules import FUTURE_SLACK_MS, SAMPLE, WeakSignalParams, trigger_key
+from server.trigger_rules import SAMPLE, WeakSignalParams, trigger_key
 
 log = logging.getLogger(__name__)
 

@@ -205,7 +205,8 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on right now (for the owner, tests and benchmarks)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -280,7 +281,7 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
     # lexicons and automaton are built once here and shared copy-on-write by every child
     engine = Engine(cfg)
     secret = secrets.token_urlsafe(32)
-    owner_port = _free_port()
+    owner_port = free_port()
     owner_cfg = replace(
         cfg,
         server=replace(cfg.server, listen=f"127.0.0.1:{owner_port}"),

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from clients.client import VocClient
 from server.app import main
+from server.workers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -44,12 +45,6 @@ def test_unwritable_store_is_named(tmp_path: Path, capsys) -> None:
         main(["--listen", "127.0.0.1:0", "--store", str(blocker / "store"), "--workers", "1"]) == 1
     )
     assert "cannot open store" in capsys.readouterr().err
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_sigterm_drains_and_exits_cleanly(tmp_path: Path) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,16 +20,11 @@ import pytest
 from clients.client import VocClient, utterance_message
 from clients.pb import voc_pb2
 from server.app import Running, build_server
+from server.workers import free_port
 from tests.conftest import make_config
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITERS = 4
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_server(store: Path, log: Path) -> tuple[subprocess.Popen, str]:

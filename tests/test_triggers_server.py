@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ import pytest
 from clients import cli
 from clients.client import VocClient
 from clients.pb import voc_pb2
+from server.workers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -172,12 +172,6 @@ def test_cli_report_triggers_and_ack(server, capsys: pytest.CaptureFixture[str])
 # -- a real server process, killed mid-window ----------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(store: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOC_")}
     env.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".numba_cache"))
@@ -197,7 +191,7 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def test_sigkill_mid_window_loses_no_report_and_fires_once(tmp_path: Path) -> None:
-    port, store = _free_port(), tmp_path / "store"
+    port, store = free_port(), tmp_path / "store"
     proc = _start(store, port)
     try:
         with VocClient(f"127.0.0.1:{port}", timeout=10) as c:

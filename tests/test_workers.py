@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -13,17 +12,11 @@ from pathlib import Path
 
 from clients.client import VocClient
 from clients.pb import voc_pb2
-from server.workers import children_of
+from server.workers import children_of, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 # channels in one process share connections unless told not to; each agent needs its own
 OWN_CONNECTION = (("grpc.use_local_subchannel_pool", 1),)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_two_workers_one_port_exact_p0_and_clean_shutdown(tmp_path: Path) -> None:
