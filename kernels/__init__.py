@@ -1,4 +1,4 @@
-"""Numba kernels: distinct-agent report windows (P0) and trend sketches (P1 weak signals).
+"""Numba kernels: utterance scoring, distinct-agent report windows (P0) and trend sketches (P1).
 
 Call `warmup` once at start-up, before the health service reports SERVING and before any
 worker process is forked: it compiles every kernel, or loads it from ``NUMBA_CACHE_DIR``
@@ -12,10 +12,13 @@ import numpy as np
 from kernels.distinct import DistinctWindows
 from kernels.keys import hash_agent, hash_key
 from kernels.trend import TrendSketch, is_anomalous
+from kernels.utterance import UtteranceKernel
+from kernels.utterance import warmup as _warmup_utterance
 
 __all__ = [
     "DistinctWindows",
     "TrendSketch",
+    "UtteranceKernel",
     "hash_agent",
     "hash_key",
     "is_anomalous",
@@ -55,4 +58,5 @@ def warmup() -> float:
     sketch.columns(1)
     is_anomalous(recent, baseline, 5, 3.0, 1.0)
     is_anomalous(recents, baselines, 5, 3.0, 1.0)
+    _warmup_utterance()
     return time.perf_counter() - started

@@ -1,0 +1,665 @@
+"""Utterance kernel: Aho-Corasick scan, leftmost-longest selection and the emotion model in one pass.
+
+The text arrives as its UTF-16 code units (``np.uint16``), so Chinese, English, full-width forms
+and emoji are all one alphabet and no word segmentation is needed. The automaton is a trie over
+code units with failure and dictionary-suffix links, held in flat int32 arrays (`Automaton`,
+made by `build_automaton`); each key of the automaton is a lexicon surface form, and each key
+carries one or more *items* (the same word can be a topic and an emotion).
+
+Why compiled: in Python, what costs is not the scan (pyahocorasick does it in C) but the code
+run for each of the ~30 raw hits per 100 Chinese characters, and getting the hits out of
+pyahocorasick into an array costs more than the scan itself. Here the scan, the selection and
+the per-term arithmetic run in one compiled loop, and Python only turns the few kept matches
+into result objects. ``tests/naive.py`` keeps the previous pure-Python implementation on top of
+pyahocorasick, and the tests hold the two to the same answers.
+
+Semantics (what `server.scoring.Analyzer` documents), in order:
+
+1. raw hits are reported by end position, longest first at one end (as pyahocorasick does);
+2. leftmost-longest, non-overlapping selection; a key flagged "bounded" at an end needs no
+   ASCII letter or digit next to it there (English words);
+3. the kept items in text order feed the emotion model: negators flip the next term within
+   their reach (no clause break in between), intensifiers and diminishers scale it, contrast
+   words damp what came before and weight what follows;
+4. valence, arousal, polarity, label and intensity, from the summed evidence and the surface
+   cues the caller measured (``cue``, added to arousal).
+"""
+
+import sys
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+# Item codes. Term codes first, then modifiers: ``code >= NEG`` tells a modifier.
+EMOTION, TOPIC, ENTITY, SYMPTOM, NEG, INT, DIM, CONTRAST = range(8)
+# Columns of ``items_i`` (int32) and ``items_f`` (float64): one row per item.
+I_CODE, I_SIGN, I_SLOT, I_CATEGORY, I_POLARITY, I_FLIPPED = range(6)
+F_WEIGHT, F_AROUSAL = range(2)
+# Columns of ``keys`` (int32): one row per automaton key.
+K_UNITS, K_CHARS, K_BOUNDED, K_ITEM_LO, K_ITEM_HI = range(5)
+# Columns of the automaton's ``nodes`` (int32): one row per trie node, the root is row 0.
+N_CHILD_LO, N_CHILD_HI, N_FAIL, N_KEY, N_DICT = range(5)
+# Topic polarity codes (``I_POLARITY`` / ``I_FLIPPED``).
+NEUTRAL, COMPLAINT, PRAISE = range(3)
+# Emotion buckets, in server.lexicon.EMOTIONS order.
+ANGER, ANXIETY, DISAPP, SAD, SATIS, JOY, GRAT, NEGATIVE, POSITIVE = range(9)
+# Labels, in server.scoring.LABELS order.
+CALM, ANGRY, ANXIOUS, DISAPPOINTED, SADNESS, SATISFIED, HAPPY, GRATEFUL = range(8)
+#: Order of the entries of the ``params`` array (names of server.scoring.EmotionParams fields).
+PARAMS = (
+    "negated_negative",
+    "negated_intensifier",
+    "contrast_before",
+    "topic_valence",
+    "negative_gain",
+    "valence_softness",
+    "dead_zone",
+    "arousal_base",
+    "arousal_terms_cap",
+    "angry_arousal",
+    "happy_arousal",
+    "intensity_valence",
+    "intensity_arousal",
+)
+(
+    P_NEGATED_NEGATIVE,
+    P_NEGATED_INTENSIFIER,
+    P_CONTRAST_BEFORE,
+    P_TOPIC_VALENCE,
+    P_NEGATIVE_GAIN,
+    P_VALENCE_SOFTNESS,
+    P_DEAD_ZONE,
+    P_AROUSAL_BASE,
+    P_AROUSAL_TERMS_CAP,
+    P_ANGRY_AROUSAL,
+    P_HAPPY_AROUSAL,
+    P_INTENSITY_VALENCE,
+    P_INTENSITY_AROUSAL,
+) = range(len(PARAMS))
+#: Layout of the int result: a header, then ``n_emit`` match records of 4, ``n_topics`` topic
+#: records of 2, then entity and symptom category ids.
+H_LABEL, H_POLARITY, H_KEPT, H_EMIT, H_TOPICS, H_ENTITIES, H_SYMPTOMS = range(7)
+HEADER = 7
+M_ITEM, M_START, M_END, M_NEGATED = range(4)
+#: Layout of the float result: intensity, valence, arousal, then a weight per match record and
+#: a score per topic record.
+R_INTENSITY, R_VALENCE, R_AROUSAL = range(3)
+FLOAT_HEADER = 3
+
+
+#: The codec whose output `np.frombuffer(..., np.uint16)` reads as code units on this machine.
+UTF16 = "utf-16-le" if sys.byteorder == "little" else "utf-16-be"
+
+
+class Automaton(NamedTuple):
+    """An Aho-Corasick automaton over UTF-16 code units, as flat arrays.
+
+    root : int32[65536]
+        Child of the root for each code unit (0: none, stay at the root).
+    nodes : int32[n_nodes, 5]
+        Per node: first and past-last edge (``N_CHILD_LO``, ``N_CHILD_HI``), failure link,
+        key id ending here or -1 (``N_KEY``), nearest proper suffix node ending a key or -1
+        (``N_DICT``). The root is node 0.
+    edges : int32[n_edges, 2]
+        (code unit, child node), sorted by unit within each node's range.
+    """
+
+    root: np.ndarray
+    nodes: np.ndarray
+    edges: np.ndarray
+
+
+def code_units(surface: str) -> str:
+    """`surface` as a str of its UTF-16 code units (an astral character becomes two)."""
+    if surface.isascii() or max(surface) <= "\uffff":
+        return surface
+    raw = surface.encode(UTF16, "surrogatepass")
+    return "".join(chr(int(u)) for u in np.frombuffer(raw, dtype=np.uint16))
+
+
+def build_automaton(keys: list[str]) -> Automaton:
+    """Build the automaton of ``keys`` (strs of code units, see `code_units`); key id = index.
+
+    A node is a prefix of some key; the failure link of a node is its longest proper suffix
+    that is also a node, which is the textbook construction without a queue once the nodes are
+    numbered shortest first.
+    """
+    prefixes = sorted({k[:i] for k in keys for i in range(1, len(k) + 1)}, key=len)
+    ids = dict(zip(prefixes, range(1, len(prefixes) + 1), strict=True))
+    ids[""] = 0
+    n = len(ids)
+    key_of = [-1] * n
+    for key_id, key in enumerate(keys):
+        if key:
+            key_of[ids[key]] = key_id
+    fail = [0] * n
+    dict_link = [-1] * n
+    get = ids.get
+    for node, prefix in enumerate(prefixes, 1):
+        link = 0
+        for i in range(1, len(prefix)):
+            link = get(prefix[i:], 0)
+            if link:
+                break
+        fail[node] = link
+        # Nodes come shortest first and a failure link is shorter: its own link is final.
+        dict_link[node] = link if key_of[link] >= 0 else dict_link[link]
+    parent = np.array([0] + [ids[p[:-1]] for p in prefixes], dtype=np.int64)
+    label = np.array([0] + [ord(p[-1]) for p in prefixes], dtype=np.int64)
+    nodes = np.zeros((n, 5), dtype=np.int32)
+    nodes[:, N_FAIL] = fail
+    nodes[:, N_KEY] = key_of
+    nodes[:, N_DICT] = dict_link
+    order = np.lexsort((label[1:], parent[1:])) + 1
+    edges = np.empty((n - 1, 2), dtype=np.int32)
+    edges[:, 0] = label[order]
+    edges[:, 1] = order
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(parent[order], minlength=n))))
+    nodes[:, N_CHILD_LO] = bounds[:-1]
+    nodes[:, N_CHILD_HI] = bounds[1:]
+    root = np.zeros(65536, dtype=np.int32)
+    first = edges[nodes[0, N_CHILD_LO] : nodes[0, N_CHILD_HI]]
+    root[first[:, 0]] = first[:, 1]
+    return Automaton(root, nodes, edges)
+
+
+# The kernel takes every table packed into one int32 array and one float64 array: each array
+# argument costs a type check and a reference count on every call from Python, and separate
+# per-node functions would cost the same per character, so the scan is written out in the
+# kernel's loop. Layout of the int table: a header of offsets, then root, nodes, edges, keys and
+# items row by row; the float table holds the params, then a row of items_f per item.
+HD_NODES, HD_EDGES, HD_KEYS, HD_ITEMS = range(4)
+ROOT = 8  # the root's 65536 entries start after the 8-entry header
+NODE, EDGE, KEY, ITEM, FITEM = 5, 2, 5, 6, 2  # row widths
+
+
+def pack(
+    automaton: Automaton, keys: np.ndarray, items_i: np.ndarray, items_f: np.ndarray, params
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(int table, float table)`` the kernel reads (layout above)."""
+    parts = [automaton.root, automaton.nodes, automaton.edges, keys, items_i]
+    header = np.zeros(ROOT, dtype=np.int64)
+    offset = ROOT
+    for slot, part in zip((None, HD_NODES, HD_EDGES, HD_KEYS, HD_ITEMS), parts, strict=True):
+        if slot is not None:
+            header[slot] = offset
+        offset += part.size
+    if offset > np.iinfo(np.int32).max:
+        raise ValueError(f"lexicon too large for one int32 table ({offset} entries)")
+    table = np.concatenate([header.astype(np.int32)] + [p.astype(np.int32).ravel() for p in parts])
+    floats = np.concatenate([np.asarray(params, dtype=np.float64), items_f.ravel()])
+    return table, floats
+
+
+@njit(cache=True, nogil=True)
+def _is_word(unit):
+    return (48 <= unit <= 57) or (65 <= unit <= 90) or (97 <= unit <= 122)
+
+
+@njit(cache=True, nogil=True)
+def _is_break(unit):
+    """A clause break after NFKC: , . ! ? ; : 。 … or a newline."""
+    return (
+        unit == 44
+        or unit == 46
+        or unit == 33
+        or unit == 63
+        or unit == 59
+        or unit == 58
+        or unit == 0x3002
+        or unit == 0x2026
+        or unit == 10
+    )
+
+
+@njit(cache=True, nogil=True)
+def _score(units, table, floats, cue, with_matches):
+    """Score one utterance; tables as `pack` lays them out (see `UtteranceKernel.score`)."""
+    n = units.shape[0]
+    nodes = table[HD_NODES]
+    edges = table[HD_EDGES]
+    keys = table[HD_KEYS]
+    items = table[HD_ITEMS]
+    fitems = len(PARAMS)
+    # --- scan and leftmost-longest selection (positions in code units, last inclusive) ---
+    # Kept matches below the top; the first one pushed is the initial top, a sentinel that
+    # ends before any match (so the backward search below always stops).
+    kept_rows = np.empty(3 * (n + 2), dtype=np.int64)
+    ks = kept_rows[: n + 2]
+    ke = kept_rows[n + 2 : 2 * (n + 2)]
+    kk = kept_rows[2 * (n + 2) :]
+    m = 0
+    top_first = -1
+    top_last = -1
+    top_key = -1
+    state = 0
+    for j in range(n):
+        unit = np.int64(units[j])
+        # goto, following failure links: binary search of the node's sorted edges
+        while True:
+            if state == 0:
+                state = table[ROOT + unit]
+                break
+            row = nodes + NODE * state
+            lo = table[row + N_CHILD_LO]
+            hi = table[row + N_CHILD_HI]
+            child = 0
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                found = table[edges + EDGE * mid]
+                if found < unit:
+                    lo = mid + 1
+                elif found > unit:
+                    hi = mid
+                else:
+                    child = table[edges + EDGE * mid + 1]
+                    break
+            if child:
+                state = child
+                break
+            state = table[row + N_FAIL]
+        # every key ending here, longest first
+        row = nodes + NODE * state
+        node = state if table[row + N_KEY] >= 0 else table[row + N_DICT]
+        while node > 0:
+            row = nodes + NODE * node
+            key = table[row + N_KEY]
+            node = table[row + N_DICT]
+            first = j - table[keys + KEY * key + K_UNITS] + 1
+            bounded = table[keys + KEY * key + K_BOUNDED]
+            if first > top_first:
+                if first <= top_last:  # starts inside the top ("满意" after "不满意")
+                    continue
+                if bounded:
+                    if bounded & 1 and first > 0 and _is_word(units[first - 1]):
+                        continue
+                    if bounded & 2 and j + 1 < n and _is_word(units[j + 1]):
+                        continue
+                ks[m] = top_first
+                ke[m] = top_last + 1
+                kk[m] = top_key
+                m += 1
+            else:
+                if bounded:
+                    if bounded & 1 and first > 0 and _is_word(units[first - 1]):
+                        continue
+                    if bounded & 2 and j + 1 < n and _is_word(units[j + 1]):
+                        continue
+                if first != top_first:  # covers kept matches: drop them unless one overlaps
+                    i = m - 1
+                    while ks[i] >= first:
+                        i -= 1
+                    if ke[i] > first:
+                        continue
+                    m = i + 1
+            top_first = first
+            top_last = j
+            top_key = key
+    if top_first >= 0:
+        ks[m] = top_first
+        ke[m] = top_last + 1
+        kk[m] = top_key
+        m += 1
+    kept = m - 1
+    total = 0
+    for i in range(1, m):
+        total += table[keys + KEY * kk[i] + K_ITEM_HI] - table[keys + KEY * kk[i] + K_ITEM_LO]
+    # Character offsets: a unit's index less the surrogate pairs before it.
+    astral = False
+    if kept:
+        for j in range(n):
+            if 0xDC00 <= units[j] <= 0xDFFF:
+                astral = True
+                break
+    chars = np.empty(n + 1 if astral else 0, dtype=np.int64)
+    if astral:
+        pairs = 0
+        chars[0] = 0
+        for j in range(n):
+            if 0xDC00 <= units[j] <= 0xDFFF and j > 0 and 0xD800 <= units[j - 1] <= 0xDBFF:
+                pairs += 1
+            chars[j + 1] = j + 1 - pairs
+
+    # --- the emotion model over the kept items, in text order ---
+    # Few allocations: each costs about as much as scanning ten characters.
+    out_i = np.empty(HEADER + 8 * total, dtype=np.int64)
+    out_f = np.empty(FLOAT_HEADER + 2 * total, dtype=np.float64)
+    found_i = np.empty(4 * total, dtype=np.int64)
+    topic_cat = found_i[:total]
+    topic_pol = found_i[total : 2 * total]
+    entities = found_i[2 * total : 3 * total]
+    symptoms = found_i[3 * total :]
+    found_f = np.zeros(9 + total, dtype=np.float64)
+    buckets = found_f[:9]
+    topic_w = found_f[9:]
+    n_emit = n_topics = n_entities = n_symptoms = 0
+    negated_negative = floats[P_NEGATED_NEGATIVE]
+    negated_intensifier = floats[P_NEGATED_INTENSIFIER]
+    contrast_before = floats[P_CONTRAST_BEFORE]
+    topic_valence = floats[P_TOPIC_VALENCE]
+    val = 0.0
+    neg_val = 0.0
+    aro = 0.0
+    neg = 0.0
+    mod = 0.0
+    neg_end = mod_end = neg_win = mod_win = 0
+    neg_end_u = mod_end_u = 0
+    mod_int = False
+    cmul = 1.0
+    for i in range(1, m):
+        start_u = ks[i]
+        end_u = ke[i]
+        key = keys + KEY * kk[i]
+        if astral:
+            start = chars[start_u]
+            end = start + table[key + K_CHARS]
+        else:
+            start = start_u
+            end = end_u
+        for it in range(table[key + K_ITEM_LO], table[key + K_ITEM_HI]):
+            row = items + ITEM * it
+            frow = fitems + FITEM * it
+            code = table[row + I_CODE]
+            sign = table[row + I_SIGN]
+            slot = table[row + I_SLOT]
+            weight = floats[frow + F_WEIGHT]
+            if code >= NEG:
+                if code == NEG:
+                    if neg != 0.0 and start - neg_end <= neg_win:
+                        neg *= weight  # "不是不" double negation
+                    else:
+                        neg = weight
+                    neg_end = end
+                    neg_end_u = end_u
+                    neg_win = slot
+                elif code == CONTRAST:
+                    val *= contrast_before
+                    neg_val *= contrast_before
+                    aro *= contrast_before
+                    for b in range(9):
+                        buckets[b] *= contrast_before
+                    cmul = weight
+                    neg = 0.0
+                    mod = 0.0
+                else:
+                    mod = weight
+                    mod_int = code == INT
+                    mod_end = end
+                    mod_end_u = end_u
+                    mod_win = slot
+                if with_matches:
+                    r = HEADER + 4 * n_emit
+                    out_i[r + M_ITEM] = it
+                    out_i[r + M_START] = start
+                    out_i[r + M_END] = end
+                    out_i[r + M_NEGATED] = 0
+                    out_f[FLOAT_HEADER + n_emit] = weight
+                    n_emit += 1
+                continue
+            negated = False
+            if neg != 0.0 or mod != 0.0:
+                factor = cmul
+                if neg != 0.0:
+                    clause = True
+                    for u in range(neg_end_u, start_u):
+                        if _is_break(units[u]):
+                            clause = False
+                            break
+                    if clause and start - neg_end <= neg_win:
+                        factor *= neg
+                        negated = True
+                        if sign < 0:
+                            factor *= negated_negative
+                    neg = 0.0
+                if mod != 0.0:
+                    clause = True
+                    for u in range(mod_end_u, start_u):
+                        if _is_break(units[u]):
+                            clause = False
+                            break
+                    if clause and start - mod_end <= mod_win:
+                        factor *= negated_intensifier if (negated and mod_int) else mod
+                    mod = 0.0
+                eff = weight * factor
+            else:
+                eff = weight * cmul
+            if code == EMOTION:
+                if eff > 0:
+                    if sign > 0:
+                        val += eff
+                    else:
+                        neg_val += eff
+                    buckets[slot] += eff
+                    aro += eff * floats[frow + F_AROUSAL]
+                else:
+                    if sign < 0:
+                        val -= eff
+                    else:
+                        neg_val -= eff
+                    if sign > 0:  # "不满意" from 不 + 满意: not satisfied is disappointed
+                        buckets[DISAPP] -= eff
+                    else:
+                        buckets[POSITIVE] -= eff
+            elif code == TOPIC:
+                if sign != 0:
+                    contribution = eff * topic_valence
+                    if sign * contribution > 0:
+                        val += contribution if contribution > 0 else -contribution
+                    else:
+                        neg_val += contribution if contribution > 0 else -contribution
+                    if eff > 0:
+                        buckets[slot] += contribution
+                    elif sign > 0:
+                        buckets[DISAPP] -= contribution
+                said = table[row + I_FLIPPED] if negated else table[row + I_POLARITY]
+                category = table[row + I_CATEGORY]
+                t = 0
+                while t < n_topics and topic_cat[t] != category:
+                    t += 1
+                if t == n_topics:
+                    topic_cat[t] = category
+                    topic_pol[t] = said
+                    topic_w[t] = weight
+                    n_topics += 1
+                elif weight > topic_w[t] or (weight == topic_w[t] and said == COMPLAINT):
+                    topic_pol[t] = said
+                    topic_w[t] = weight
+            elif code == ENTITY:
+                entities[n_entities] = table[row + I_CATEGORY]
+                n_entities += 1
+            elif not negated:  # "没有黑屏" denies the symptom: no combination
+                symptoms[n_symptoms] = table[row + I_CATEGORY]
+                n_symptoms += 1
+            if with_matches:
+                r = HEADER + 4 * n_emit
+                out_i[r + M_ITEM] = it
+                out_i[r + M_START] = start
+                out_i[r + M_END] = end
+                out_i[r + M_NEGATED] = negated
+                out_f[FLOAT_HEADER + n_emit] = eff if eff >= 0 else -eff
+                n_emit += 1
+
+    # --- valence, arousal, label ---
+    arousal_cap = floats[P_AROUSAL_TERMS_CAP]
+    arousal = floats[P_AROUSAL_BASE] + (aro if aro < arousal_cap else arousal_cap) + cue
+    arousal = 0.0 if arousal < 0.0 else (1.0 if arousal > 1.0 else arousal)
+    val -= neg_val * floats[P_NEGATIVE_GAIN]
+    if val != 0.0:
+        valence = val / ((val if val > 0.0 else -val) + floats[P_VALENCE_SOFTNESS])
+    else:
+        valence = 0.0
+    dz = floats[P_DEAD_ZONE]
+    if valence <= -dz:
+        polarity = -1
+        # The dominant bucket; on ties the first compared wins (anger before anxiety, ...).
+        top = ANGER
+        best = buckets[ANGER]
+        if buckets[ANXIETY] > best:
+            top = ANXIETY
+            best = buckets[ANXIETY]
+        if buckets[SAD] > best:
+            top = SAD
+            best = buckets[SAD]
+        if buckets[DISAPP] > best:
+            top = DISAPP
+            best = buckets[DISAPP]
+        if buckets[NEGATIVE] > best:
+            top = NEGATIVE
+        if top == ANGER and buckets[ANGER] > 0.0:
+            label = ANGRY
+        elif top == ANXIETY:
+            label = ANXIOUS
+        elif arousal >= floats[P_ANGRY_AROUSAL]:
+            label = ANGRY
+        elif top == SAD:
+            label = SADNESS
+        else:
+            label = DISAPPOINTED
+    elif valence >= dz:
+        polarity = 1
+        top = GRAT
+        best = buckets[GRAT]
+        if buckets[JOY] > best:
+            top = JOY
+            best = buckets[JOY]
+        if buckets[SATIS] > best:
+            top = SATIS
+            best = buckets[SATIS]
+        if buckets[POSITIVE] > best:
+            top = POSITIVE
+        if top == GRAT:
+            label = GRATEFUL
+        elif top == JOY or (top == POSITIVE and arousal >= floats[P_HAPPY_AROUSAL]):
+            label = HAPPY
+        else:
+            label = SATISFIED
+    else:
+        polarity = 0
+        label = CALM
+    intensity = 0.0
+    if polarity != 0:
+        size = valence if valence > 0.0 else -valence
+        intensity = floats[P_INTENSITY_VALENCE] * size + floats[P_INTENSITY_AROUSAL] * arousal
+        if intensity > 1.0:
+            intensity = 1.0
+
+    out_i[H_LABEL] = label
+    out_i[H_POLARITY] = polarity
+    out_i[H_KEPT] = kept
+    out_i[H_EMIT] = n_emit
+    out_i[H_TOPICS] = n_topics
+    out_i[H_ENTITIES] = n_entities
+    out_i[H_SYMPTOMS] = n_symptoms
+    r = HEADER + 4 * n_emit
+    for t in range(n_topics):
+        out_i[r] = topic_cat[t]
+        out_i[r + 1] = topic_pol[t]
+        out_f[FLOAT_HEADER + n_emit + t] = topic_w[t]
+        r += 2
+    for e in range(n_entities):
+        out_i[r] = entities[e]
+        r += 1
+    for s in range(n_symptoms):
+        out_i[r] = symptoms[s]
+        r += 1
+    out_f[R_INTENSITY] = intensity
+    out_f[R_VALENCE] = valence
+    out_f[R_AROUSAL] = arousal
+    return out_i[:r], out_f[: FLOAT_HEADER + n_emit + n_topics]
+
+
+class UtteranceKernel:
+    """The automaton and item tables of one lexicon, checked and packed once; `score` runs it.
+
+    Parameters
+    ----------
+    keys_units : list of str
+        Automaton keys as code-unit strings (`code_units`); key id = index.
+    keys : int32[n_keys, 5]
+        Per key: length in code units, length in characters, bounded bits (1: needs a word
+        boundary before, 2: after), first and past-last item row.
+    items_i : int32[n_items, 6]
+        Per item: code (``EMOTION`` ... ``CONTRAST``), sign (-1, 0, 1), slot (emotion bucket,
+        or a modifier's reach in characters), category id, topic polarity and polarity when
+        negated (``NEUTRAL``, ``COMPLAINT``, ``PRAISE``).
+    items_f : float64[n_items, 2]
+        Per item: weight (modifiers: the multiplier) and the bucket's arousal (emotions).
+    params : float64[len(PARAMS)]
+        The emotion model's weights, in `PARAMS` order.
+    """
+
+    __slots__ = ("automaton", "table", "floats")
+
+    def __init__(
+        self,
+        keys_units: list[str],
+        keys: np.ndarray,
+        items_i: np.ndarray,
+        items_f: np.ndarray,
+        params: np.ndarray,
+    ) -> None:
+        keys = _table("keys", keys, np.int32, KEY, len(keys_units))
+        items_i = _table("items_i", items_i, np.int32, ITEM)
+        items_f = _table("items_f", items_f, np.float64, FITEM, items_i.shape[0])
+        params = np.ascontiguousarray(params, dtype=np.float64)
+        if params.shape != (len(PARAMS),) or not np.isfinite(params).all():
+            raise ValueError(f"params must be {len(PARAMS)} finite floats in PARAMS order")
+        if not np.isfinite(items_f).all():
+            raise ValueError("items_f must be finite")
+        if len(keys_units):
+            if (keys[:, K_UNITS] != [len(k) for k in keys_units]).any():
+                raise ValueError("keys[:, K_UNITS] must be the length of each key in code units")
+            if (keys[:, K_CHARS] < 1).any() or (keys[:, K_CHARS] > keys[:, K_UNITS]).any():
+                raise ValueError("keys[:, K_CHARS] must be in 1..K_UNITS")
+            lo, hi = keys[:, K_ITEM_LO], keys[:, K_ITEM_HI]
+            if (lo < 0).any() or (hi <= lo).any() or (hi > items_i.shape[0]).any():
+                raise ValueError("each key needs an item range 0 <= lo < hi <= len(items)")
+            if any(not k or max(k) > "\uffff" for k in keys_units):
+                raise ValueError("keys_units must be non-empty strs of code units (code_units)")
+        if items_i.shape[0]:
+            codes = items_i[:, I_CODE]
+            if (codes < EMOTION).any() or (codes > CONTRAST).any():
+                raise ValueError("items_i[:, I_CODE] must be EMOTION..CONTRAST")
+            slots = items_i[(codes == EMOTION) | (codes == TOPIC), I_SLOT]
+            if (slots < -1).any() or (slots > POSITIVE).any():
+                raise ValueError("an emotion or topic item's slot must be a bucket 0..8 (or -1)")
+            polarities = items_i[:, [I_POLARITY, I_FLIPPED]]
+            if (polarities < NEUTRAL).any() or (polarities > PRAISE).any():
+                raise ValueError("items_i polarities must be NEUTRAL, COMPLAINT or PRAISE")
+        self.automaton = build_automaton(keys_units)
+        self.table, self.floats = pack(self.automaton, keys, items_i, items_f, params)
+
+    def score(
+        self, units: np.ndarray, cue: float, with_matches: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Score one utterance given as ``uint16`` code units; ``cue`` is added to arousal.
+
+        Returns ``(ints, floats)``: int64 ``[label, polarity, kept, n_matches, n_topics,
+        n_entities, n_symptoms]`` (``H_*``), then a record ``(item, start, end, negated)`` per
+        match in text order (character offsets; none unless ``with_matches``), ``(category,
+        polarity)`` per topic in first-seen order, then entity and symptom category ids; and
+        float64 ``[intensity, valence, arousal]`` (``R_*``), then a weight per match and a
+        score per topic.
+        """
+        return _score(units, self.table, self.floats, cue, with_matches)
+
+
+def _table(name: str, values: np.ndarray, dtype: type, cols: int, rows: int | None = None):
+    array = np.ascontiguousarray(values, dtype=dtype)
+    if array.ndim != 2 or array.shape[1] != cols or (rows is not None and len(array) != rows):
+        want = f"({rows if rows is not None else 'n'}, {cols})"
+        raise ValueError(f"{name} must have shape {want}, got {array.shape}")
+    return array
+
+
+def warmup() -> None:
+    """Compile `_score` (or load it from the cache) with the types `UtteranceKernel` passes."""
+    kernel = UtteranceKernel(
+        ["ab"],
+        np.array([[2, 2, 3, 0, 1]], dtype=np.int32),
+        np.array([[EMOTION, 1, SATIS, 0, NEUTRAL, NEUTRAL]], dtype=np.int32),
+        np.array([[1.0, 0.2]]),
+        np.zeros(len(PARAMS)),
+    )
+    kernel.score(np.frombuffer("xab".encode(UTF16), dtype=np.uint16), 0.0, True)
