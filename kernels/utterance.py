@@ -121,47 +121,111 @@ def code_units(surface: str) -> str:
 def build_automaton(keys: list[str]) -> Automaton:
     """Build the automaton of ``keys`` (strs of code units, see `code_units`); key id = index.
 
-    A node is a prefix of some key; the failure link of a node is its longest proper suffix
-    that is also a node, which is the textbook construction without a queue once the nodes are
-    numbered shortest first.
+    Python hands the keys over as one array of code units in sorted order; `_build_trie` lays
+    the trie out from it and links it, compiled (about 20 ms for the 40k keys of the built-in
+    lexicons, where the same in Python took 0.3 s of start-up).
     """
-    prefixes = sorted({k[:i] for k in keys for i in range(1, len(k) + 1)}, key=len)
-    ids = dict(zip(prefixes, range(1, len(prefixes) + 1), strict=True))
-    ids[""] = 0
-    n = len(ids)
-    key_of = [-1] * n
-    for key_id, key in enumerate(keys):
-        if key:
-            key_of[ids[key]] = key_id
-    fail = [0] * n
-    dict_link = [-1] * n
-    get = ids.get
-    for node, prefix in enumerate(prefixes, 1):
-        link = 0
-        for i in range(1, len(prefix)):
-            link = get(prefix[i:], 0)
-            if link:
-                break
-        fail[node] = link
-        # Nodes come shortest first and a failure link is shorter: its own link is final.
-        dict_link[node] = link if key_of[link] >= 0 else dict_link[link]
-    parent = np.array([0] + [ids[p[:-1]] for p in prefixes], dtype=np.int64)
-    label = np.array([0] + [ord(p[-1]) for p in prefixes], dtype=np.int64)
+    order = sorted((k, i) for i, k in enumerate(keys) if k)  # str order of code units
+    joined = "".join(k for k, _ in order)
+    units = np.array([ord(c) for c in joined], dtype=np.int64)
+    lengths = np.array([len(k) for k, _ in order], dtype=np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    ids = np.array([i for _, i in order], dtype=np.int64)
+    parent, label, key_of, n = _build_trie(units, offsets, ids)
+    parent, label = parent[:n], label[:n]
     nodes = np.zeros((n, 5), dtype=np.int32)
-    nodes[:, N_FAIL] = fail
-    nodes[:, N_KEY] = key_of
-    nodes[:, N_DICT] = dict_link
-    order = np.lexsort((label[1:], parent[1:])) + 1
+    nodes[:, N_KEY] = key_of[:n]
+    order_edges = np.lexsort((label[1:], parent[1:])) + 1
     edges = np.empty((n - 1, 2), dtype=np.int32)
-    edges[:, 0] = label[order]
-    edges[:, 1] = order
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(parent[order], minlength=n))))
+    edges[:, 0] = label[order_edges]
+    edges[:, 1] = order_edges
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(parent[order_edges], minlength=n))))
     nodes[:, N_CHILD_LO] = bounds[:-1]
     nodes[:, N_CHILD_HI] = bounds[1:]
     root = np.zeros(65536, dtype=np.int32)
     first = edges[nodes[0, N_CHILD_LO] : nodes[0, N_CHILD_HI]]
     root[first[:, 0]] = first[:, 1]
+    _link(nodes, edges, root, parent, label)
     return Automaton(root, nodes, edges)
+
+
+@njit(cache=True, nogil=True)
+def _build_trie(units, offsets, ids):
+    """(parent, label, key id, node count) of the trie of sorted, distinct, non-empty keys.
+
+    In sorted order the part of a key already in the trie is its common prefix with the key
+    before it, so each key adds its remaining units as a chain of new nodes (node 0: root).
+    """
+    n_keys = offsets.shape[0] - 1
+    size = units.shape[0] + 1
+    parent = np.zeros(size, dtype=np.int64)
+    label = np.zeros(size, dtype=np.int64)
+    key_of = np.full(size, -1, dtype=np.int64)
+    longest = 0
+    for k in range(n_keys):
+        longest = max(longest, offsets[k + 1] - offsets[k])
+    path = np.zeros(longest + 1, dtype=np.int64)
+    n = 1
+    for k in range(n_keys):
+        start = offsets[k]
+        length = offsets[k + 1] - start
+        shared = 0
+        if k:
+            before = offsets[k - 1]
+            limit = min(length, start - before)
+            while shared < limit and units[start + shared] == units[before + shared]:
+                shared += 1
+        for d in range(shared, length):
+            parent[n] = path[d]
+            label[n] = units[start + d]
+            path[d + 1] = n
+            n += 1
+        key_of[path[length]] = ids[k]
+    return parent, label, key_of, n
+
+
+@njit(cache=True, nogil=True)
+def _link(nodes, edges, root, parent, label):
+    """Fill the failure and dictionary-suffix links of ``nodes``, shortest nodes first.
+
+    The failure link of a node (its longest proper suffix in the trie) is found from its
+    parent's: follow the parent's failure links until one has a child by the node's unit.
+    """
+    n = nodes.shape[0]
+    depth = np.zeros(n, dtype=np.int64)
+    for v in range(1, n):
+        depth[v] = depth[parent[v]] + 1  # a parent is always created before its children
+    for v in np.argsort(depth, kind="mergesort"):
+        if v == 0:
+            nodes[0, N_FAIL] = 0
+            nodes[0, N_DICT] = -1
+            continue
+        fail = 0
+        if parent[v] != 0:
+            f = nodes[parent[v], N_FAIL]
+            unit = label[v]
+            while True:
+                child = 0
+                if f == 0:
+                    child = root[unit]
+                else:
+                    lo = nodes[f, N_CHILD_LO]
+                    hi = nodes[f, N_CHILD_HI]
+                    while lo < hi:
+                        mid = (lo + hi) >> 1
+                        if edges[mid, 0] < unit:
+                            lo = mid + 1
+                        elif edges[mid, 0] > unit:
+                            hi = mid
+                        else:
+                            child = edges[mid, 1]
+                            break
+                if child or f == 0:
+                    fail = child
+                    break
+                f = nodes[f, N_FAIL]
+        nodes[v, N_FAIL] = fail
+        nodes[v, N_DICT] = fail if nodes[fail, N_KEY] >= 0 else nodes[fail, N_DICT]
 
 
 # The kernel takes every table packed into one int32 array and one float64 array: each array

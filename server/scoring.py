@@ -256,7 +256,11 @@ class Analyzer:
         self.lexicon = lexicon
         self.params = params = params or EmotionParams()
         arousal = [getattr(params, f"arousal_{name}") for name in EMOTIONS]
-        by_key: dict[str, list[tuple]] = {}
+        # Items in the order the lexicon gives them; `by_key` lists each surface's items.
+        by_key: dict[str, list[int]] = {}
+        items_i: list[tuple[int, ...]] = []
+        items_f: list[tuple[float, float]] = []
+        meta: list[tuple[str, str, str]] = []
         seen: set[tuple[str, int, str]] = set()
         categories: dict[str, int] = {}
         for entry in lexicon.terms:
@@ -292,37 +296,33 @@ class Analyzer:
                         slot = params.negation_window_en if english else params.negation_window
                     else:
                         slot = params.modifier_window_en if english else params.modifier_window
-                ints = (code, sign, slot, category, polarity, flipped)
-                item = (ints, (weight, extra), (surface, entry.kind, entry.category))
-                by_key.setdefault(surface, []).append(item)
+                by_key.setdefault(surface, []).append(len(items_i))
+                items_i.append((code, sign, slot, category, polarity, flipped))
+                items_f.append((weight, extra))
+                meta.append((surface, entry.kind, entry.category))
+        # Keys in sorted order, each with its items contiguous, modifiers last.
         keys_units: list[str] = []
         keys: list[tuple[int, ...]] = []
-        items_i: list[tuple[int, ...]] = []
-        items_f: list[tuple[float, float]] = []
-        meta: list[tuple[str, str, str]] = []
+        order: list[int] = []
         for surface in sorted(by_key):
             items = by_key[surface]
-            items.sort(key=lambda it: it[0][0] >= ku.NEG)  # modifiers last
-            units = ku.code_units(surface)
+            if len(items) > 1:
+                items.sort(key=lambda i: items_i[i][0] >= ku.NEG)
+            units = surface if max(surface) <= "\uffff" else ku.code_units(surface)
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             keys_units.append(units)
-            keys.append(
-                (len(units), len(surface), bounded, len(items_i), len(items_i) + len(items))
-            )
-            for ints, floats, names in items:
-                items_i.append(ints)
-                items_f.append(floats)
-                meta.append(names)
+            keys.append((len(units), len(surface), bounded, len(order), len(order) + len(items)))
+            order += items
         params_row = [float(getattr(params, name)) for name in ku.PARAMS]
         self._kernel = ku.UtteranceKernel(
             keys_units,
             np.array(keys, dtype=np.int32).reshape(-1, 5),
-            np.array(items_i, dtype=np.int32).reshape(-1, 6),
-            np.array(items_f, dtype=np.float64).reshape(-1, 2),
+            np.array(items_i, dtype=np.int32).reshape(-1, 6)[order],
+            np.array(items_f, dtype=np.float64).reshape(-1, 2)[order],
             np.array(params_row),
         )
         self._score = self._kernel.score
-        self._meta = tuple(meta)  # (surface, kind, category) per item
+        self._meta = tuple([meta[i] for i in order])  # (surface, kind, category) per item
         self._categories = tuple(categories)  # category id -> name
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
