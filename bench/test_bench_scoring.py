@@ -1,5 +1,10 @@
 """Utterance analysis vs the libraries it replaces: flashtext, a `re` alternation, jieba, snownlp.
 
+Two more rows show where the time goes: "pyahocorasick scan" is pyahocorasick's C scan alone
+(every raw hit, no selection and no model: a floor for any engine built on it), and "vocscore
+(Python loop)" is the previous engine, the same model in Python on top of that scan
+(tests/naive_scoring.py), which the compiled kernel replaced.
+
 Run: `python -m pytest bench/test_bench_scoring.py --benchmark-group-by=group` (one group per
 corpus; each row scores the whole corpus once, so the per-utterance figure is mean / len(corpus)).
 `test_report` prints per-100-character figures per corpus with the ratios to vocscore.
@@ -117,6 +122,23 @@ def _jieba(lexicon: Lexicon) -> Callable[[str], object]:
     return lambda text: [hit for w in jieba.lcut(text.lower()) if (hit := get(w)) is not None]
 
 
+def _pyahocorasick(lexicon: Lexicon) -> Callable[[str], object]:
+    import ahocorasick
+
+    automaton = ahocorasick.Automaton()
+    for surface in _surfaces(lexicon):
+        automaton.add_word(surface, surface)
+    automaton.make_automaton()
+    scan = automaton.iter
+    return lambda text: list(scan(text.lower()))
+
+
+def _python_loop(lexicon: Lexicon) -> Callable[[str], object]:
+    from tests.naive_scoring import ReferenceAnalyzer
+
+    return ReferenceAnalyzer(lexicon).analyze
+
+
 def _snownlp() -> Callable[[str], object]:
     from snownlp import SnowNLP
 
@@ -128,12 +150,24 @@ def _run(score: Callable[[str], object], corpus: tuple[str, ...]) -> None:
         score(text)
 
 
-PEERS = ("vocscore", "flashtext", "re", "jieba", "snownlp")
+PEERS = (
+    "vocscore",
+    "vocscore (Python loop)",
+    "pyahocorasick scan",
+    "flashtext",
+    "re",
+    "jieba",
+    "snownlp",
+)
 
 
 def _scorer(name: str, lexicon: Lexicon, analyzer: Analyzer) -> Callable[[str], object]:
     if name == "vocscore":
         return analyzer.analyze
+    if name == "vocscore (Python loop)":
+        return _python_loop(lexicon)
+    if name == "pyahocorasick scan":
+        return _pyahocorasick(lexicon)
     if name == "flashtext":
         return _flashtext(lexicon)
     if name == "re":

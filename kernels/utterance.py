@@ -26,6 +26,7 @@ Semantics (what `server.scoring.Analyzer` documents), in order:
 """
 
 import sys
+import threading
 from typing import NamedTuple
 
 import numpy as np
@@ -77,15 +78,22 @@ PARAMS = (
     P_INTENSITY_VALENCE,
     P_INTENSITY_AROUSAL,
 ) = range(len(PARAMS))
-#: Layout of the int result: a header, then ``n_emit`` match records of 4, ``n_topics`` topic
-#: records of 2, then entity and symptom category ids.
-H_LABEL, H_POLARITY, H_KEPT, H_EMIT, H_TOPICS, H_ENTITIES, H_SYMPTOMS = range(7)
-HEADER = 7
+#: The scalars `_score` returns, in order (``R_END`` < 0: the buffer is too small).
+(
+    R_END,
+    R_LABEL,
+    R_POLARITY,
+    R_KEPT,
+    R_MATCHES,
+    R_TOPICS,
+    R_ENTITIES,
+    R_SYMPTOMS,
+    R_INTENSITY,
+    R_VALENCE,
+    R_AROUSAL,
+) = range(11)
+#: The int records: 4 per match, then 2 per topic, then entity and symptom category ids.
 M_ITEM, M_START, M_END, M_NEGATED = range(4)
-#: Layout of the float result: intensity, valence, arousal, then a weight per match record and
-#: a score per topic record.
-R_INTENSITY, R_VALENCE, R_AROUSAL = range(3)
-FLOAT_HEADER = 3
 
 
 #: The codec whose output `np.frombuffer(..., np.uint16)` reads as code units on this machine.
@@ -278,8 +286,13 @@ def _is_break(unit):
 
 
 @njit(cache=True, nogil=True)
-def _score(units, table, floats, cue, with_matches):
-    """Score one utterance; tables as `pack` lays them out (see `UtteranceKernel.score`)."""
+def _score(units, table, floats, cue, with_matches, out):
+    """Score one utterance into ``out``; tables as `pack` lays them out.
+
+    Returns the scalars named by the ``R_*`` constants: ``R_END`` is the index past the int
+    records, which start at ``3 * (len(units) + 2)`` and are followed by the float ones
+    (`UtteranceKernel.score` reads them), or minus the size ``out`` needs when it is too small.
+    """
     n = units.shape[0]
     nodes = table[HD_NODES]
     edges = table[HD_EDGES]
@@ -289,10 +302,12 @@ def _score(units, table, floats, cue, with_matches):
     # --- scan and leftmost-longest selection (positions in code units, last inclusive) ---
     # Kept matches below the top; the first one pushed is the initial top, a sentinel that
     # ends before any match (so the backward search below always stops).
-    kept_rows = np.empty(3 * (n + 2), dtype=np.int64)
-    ks = kept_rows[: n + 2]
-    ke = kept_rows[n + 2 : 2 * (n + 2)]
-    kk = kept_rows[2 * (n + 2) :]
+    rows = 3 * (n + 2)
+    if out.shape[0] < rows + 9:
+        return (-(rows + 9), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+    ks = out[: n + 2]
+    ke = out[n + 2 : 2 * (n + 2)]
+    kk = out[2 * (n + 2) : rows]
     m = 0
     top_first = -1
     top_last = -1
@@ -386,17 +401,24 @@ def _score(units, table, floats, cue, with_matches):
             chars[j + 1] = j + 1 - pairs
 
     # --- the emotion model over the kept items, in text order ---
-    # Few allocations: each costs about as much as scanning ten characters.
-    out_i = np.empty(HEADER + 8 * total, dtype=np.int64)
-    out_f = np.empty(FLOAT_HEADER + 2 * total, dtype=np.float64)
-    found_i = np.empty(4 * total, dtype=np.int64)
-    topic_cat = found_i[:total]
-    topic_pol = found_i[total : 2 * total]
-    entities = found_i[2 * total : 3 * total]
-    symptoms = found_i[3 * total :]
-    found_f = np.zeros(9 + total, dtype=np.float64)
-    buckets = found_f[:9]
-    topic_w = found_f[9:]
+    # Regions of `out` after the kept rows: the int results (reserved for every item), the
+    # float results, then scratch for topics, entities, symptoms and the emotion buckets.
+    need = rows + 9 + 15 * total
+    if out.shape[0] < need:
+        return (-need, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+    reals = out.view(np.float64)
+    at = rows + 8 * total
+    out_i = out[rows:at]
+    out_f = reals[at : at + 2 * total]
+    at += 2 * total
+    topic_cat = out[at : at + total]
+    topic_pol = out[at + total : at + 2 * total]
+    entities = out[at + 2 * total : at + 3 * total]
+    symptoms = out[at + 3 * total : at + 4 * total]
+    at += 4 * total
+    buckets = reals[at : at + 9]
+    buckets[:] = 0.0
+    topic_w = reals[at + 9 : at + 9 + total]
     n_emit = n_topics = n_entities = n_symptoms = 0
     negated_negative = floats[P_NEGATED_NEGATIVE]
     negated_intensifier = floats[P_NEGATED_INTENSIFIER]
@@ -453,12 +475,12 @@ def _score(units, table, floats, cue, with_matches):
                     mod_end_u = end_u
                     mod_win = slot
                 if with_matches:
-                    r = HEADER + 4 * n_emit
+                    r = 4 * n_emit
                     out_i[r + M_ITEM] = it
                     out_i[r + M_START] = start
                     out_i[r + M_END] = end
                     out_i[r + M_NEGATED] = 0
-                    out_f[FLOAT_HEADER + n_emit] = weight
+                    out_f[n_emit] = weight
                     n_emit += 1
                 continue
             negated = False
@@ -536,12 +558,12 @@ def _score(units, table, floats, cue, with_matches):
                 symptoms[n_symptoms] = table[row + I_CATEGORY]
                 n_symptoms += 1
             if with_matches:
-                r = HEADER + 4 * n_emit
+                r = 4 * n_emit
                 out_i[r + M_ITEM] = it
                 out_i[r + M_START] = start
                 out_i[r + M_END] = end
                 out_i[r + M_NEGATED] = negated
-                out_f[FLOAT_HEADER + n_emit] = eff if eff >= 0 else -eff
+                out_f[n_emit] = eff if eff >= 0 else -eff
                 n_emit += 1
 
     # --- valence, arousal, label ---
@@ -608,18 +630,11 @@ def _score(units, table, floats, cue, with_matches):
         if intensity > 1.0:
             intensity = 1.0
 
-    out_i[H_LABEL] = label
-    out_i[H_POLARITY] = polarity
-    out_i[H_KEPT] = kept
-    out_i[H_EMIT] = n_emit
-    out_i[H_TOPICS] = n_topics
-    out_i[H_ENTITIES] = n_entities
-    out_i[H_SYMPTOMS] = n_symptoms
-    r = HEADER + 4 * n_emit
+    r = 4 * n_emit
     for t in range(n_topics):
         out_i[r] = topic_cat[t]
         out_i[r + 1] = topic_pol[t]
-        out_f[FLOAT_HEADER + n_emit + t] = topic_w[t]
+        out_f[n_emit + t] = topic_w[t]
         r += 2
     for e in range(n_entities):
         out_i[r] = entities[e]
@@ -627,10 +642,22 @@ def _score(units, table, floats, cue, with_matches):
     for s in range(n_symptoms):
         out_i[r] = symptoms[s]
         r += 1
-    out_f[R_INTENSITY] = intensity
-    out_f[R_VALENCE] = valence
-    out_f[R_AROUSAL] = arousal
-    return out_i[:r], out_f[: FLOAT_HEADER + n_emit + n_topics]
+    # The floats follow the ints; the copy runs forward into lower or equal indexes.
+    for i in range(n_emit + n_topics):
+        reals[rows + r + i] = out_f[i]
+    return (
+        rows + r,
+        label,
+        polarity,
+        kept,
+        n_emit,
+        n_topics,
+        n_entities,
+        n_symptoms,
+        intensity,
+        valence,
+        arousal,
+    )
 
 
 class UtteranceKernel:
@@ -653,7 +680,7 @@ class UtteranceKernel:
         The emotion model's weights, in `PARAMS` order.
     """
 
-    __slots__ = ("automaton", "table", "floats")
+    __slots__ = ("automaton", "table", "floats", "_local")
 
     def __init__(
         self,
@@ -693,20 +720,37 @@ class UtteranceKernel:
                 raise ValueError("items_i polarities must be NEUTRAL, COMPLAINT or PRAISE")
         self.automaton = build_automaton(keys_units)
         self.table, self.floats = pack(self.automaton, keys, items_i, items_f, params)
+        self._local = threading.local()
 
     def score(
         self, units: np.ndarray, cue: float, with_matches: bool
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[tuple, list[int], list[float]]:
         """Score one utterance given as ``uint16`` code units; ``cue`` is added to arousal.
 
-        Returns ``(ints, floats)``: int64 ``[label, polarity, kept, n_matches, n_topics,
-        n_entities, n_symptoms]`` (``H_*``), then a record ``(item, start, end, negated)`` per
-        match in text order (character offsets; none unless ``with_matches``), ``(category,
-        polarity)`` per topic in first-seen order, then entity and symptom category ids; and
-        float64 ``[intensity, valence, arousal]`` (``R_*``), then a weight per match and a
-        score per topic.
+        Returns ``(scalars, ints, floats)``. ``scalars`` are named by the ``R_*`` constants
+        (label, polarity, kept matches, record counts, intensity, valence, arousal); ``ints``
+        holds a record ``(item, start, end, negated)`` per match in text order (character
+        offsets; none unless ``with_matches``), then ``(category, polarity)`` per topic in
+        first-seen order, then entity and symptom category ids; ``floats`` a weight per match,
+        then a score per topic. The kernel writes into a buffer of the calling thread, so
+        nothing is allocated per call and threads score in parallel.
         """
-        return _score(units, self.table, self.floats, cue, with_matches)
+        local = self._local
+        out = getattr(local, "out", None)
+        if out is None:
+            out = local.out = np.empty(4096, dtype=np.int64)
+        scalars = _score(units, self.table, self.floats, cue, with_matches, out)
+        while scalars[0] < 0:  # a long text: grow this thread's buffer and score again
+            out = local.out = np.empty(max(-scalars[0], 2 * out.shape[0]), dtype=np.int64)
+            scalars = _score(units, self.table, self.floats, cue, with_matches, out)
+        end = scalars[0]
+        start = 3 * units.shape[0] + 6
+        if end == start:
+            return scalars, [], []
+        reals = scalars[R_MATCHES] + scalars[R_TOPICS]
+        if not reals:
+            return scalars, out[start:end].tolist(), []
+        return scalars, out[start:end].tolist(), out[end : end + reals].view(np.float64).tolist()
 
 
 def _table(name: str, values: np.ndarray, dtype: type, cols: int, rows: int | None = None):

@@ -345,41 +345,46 @@ class Analyzer:
         cased, norm = normalise(text)
         cue = surface_cues(self.params, cased, norm, typing, voice)
         units = _frombuffer(_utf16(norm, "surrogatepass")[0], _uint16)
-        ints_array, floats_array = self._score(units, cue, with_matches)
-        ints = ints_array.tolist()
-        if not ints[2] and not cue:  # nothing kept, no cue: calm (ku.H_KEPT)
+        scalars, ints, floats = self._score(units, cue, with_matches)
+        (_, label, polarity, kept, n_matches, n_topics, n_entities, n_symptoms, *emotion) = scalars
+        if not kept and not cue:
             return self._empty
-        floats = floats_array.tolist()
         new = _tuple_new
-        # Header (kernels.utterance H_*): label, polarity, kept, matches, topics, entities,
-        # symptoms; then 4 ints a match, 2 a topic, 1 an entity or symptom.
-        label, polarity, _kept, n_matches, n_topics, n_entities, n_symptoms = ints[:7]
+        # ints: 4 a match (item, start, end, negated), 2 a topic, then entity and symptom ids;
+        # floats: a weight a match, then a score a topic (kernels.utterance.UtteranceKernel).
         if n_matches:
             meta = self._meta
             matches = tuple(
                 [
                     new(Match, (*meta[ints[r]], ints[r + 1], ints[r + 2], _NEGATED[ints[r + 3]], w))
-                    for r, w in zip(range(7, 7 + 4 * n_matches, 4), floats[3:], strict=False)
+                    for r, w in zip(range(0, 4 * n_matches, 4), floats, strict=False)
                 ]
             )
         else:
             matches = ()
+        intensity, valence, arousal = emotion
         if polarity:
-            emotion = new(Emotion, (LABELS[label], floats[0], floats[1], floats[2]))
+            emotion = new(Emotion, (LABELS[label], intensity, valence, arousal))
         else:
-            emotion = new(Emotion, ("CALM", 0.0, floats[1], floats[2]))
-        r = 7 + 4 * n_matches
+            emotion = new(Emotion, ("CALM", 0.0, valence, arousal))
+        r = 4 * n_matches
         if not n_topics:
             topic_scores: tuple[TopicScore, ...] = ()
+        elif n_topics == 1:
+            said = _POLARITY_NAME[ints[r + 1]]
+            topic_scores = (new(TopicScore, (self._categories[ints[r]], said, floats[n_matches])),)
+            r += 2
         else:
             names = self._categories
-            w = 3 + n_matches
             found = [
-                (-floats[w + t], names[ints[r + 2 * t]], _POLARITY_NAME[ints[r + 2 * t + 1]])
+                (
+                    -floats[n_matches + t],
+                    names[ints[r + 2 * t]],
+                    _POLARITY_NAME[ints[r + 2 * t + 1]],
+                )
                 for t in range(n_topics)
             ]
-            if n_topics > 1:
-                found.sort()
+            found.sort()
             topic_scores = tuple([new(TopicScore, (t, pol, -sc)) for sc, t, pol in found])
             r += 2 * n_topics
         combos: tuple[str, ...] = ()

@@ -102,6 +102,7 @@ def test_kernel_agrees_with_reference_on_any_text(pair, text: str) -> None:
         "不是不满意，但是物流太慢了😡😡",
         "I'm NOT happy at all, but the agent was great!!!",
         "手机黑屏了，重启也没用" * 40,  # long text
+        "我不满意快递太慢了😡" * 400,  # longer than the first scratch buffer: it grows
         "😀" * 10 + "不满意" + "😀",
     ],
 )
@@ -215,7 +216,8 @@ def test_kernel_tables_are_checked(override: dict, message: str) -> None:
 
 def test_kernel_scores_its_tables() -> None:
     kernel = ku.UtteranceKernel(**_tables())
-    ints, floats = kernel.score(np.frombuffer("xab ab".encode(ku.UTF16), np.uint16), 0.0, True)
-    assert ints[ku.H_KEPT] == 2 and ints[ku.H_EMIT] == 2
-    assert ints[ku.HEADER + ku.M_START] == 1 and ints[ku.HEADER + ku.M_END] == 3
-    assert floats[ku.R_VALENCE] > 0
+    units = np.frombuffer("xab ab".encode(ku.UTF16), np.uint16)
+    scalars, ints, floats = kernel.score(units, 0.0, True)
+    assert scalars[ku.R_KEPT] == 2 and scalars[ku.R_MATCHES] == 2 and len(floats) == 2
+    assert ints[ku.M_START] == 1 and ints[ku.M_END] == 3
+    assert scalars[ku.R_VALENCE] > 0 and scalars[ku.R_POLARITY] == 1
