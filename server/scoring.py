@@ -26,9 +26,11 @@ class Match(NamedTuple):
 
     `term` is the surface form matched (NFKC+casefolded, traditional if the text was);
     `start`/`end` are character offsets into the normalised text (NFKC+casefold of the input,
-    which equals the input for lower-case ASCII and for most Chinese); `weight` is the lexicon
-    weight times any intensifier/diminisher/negation/contrast scaling, always >= 0 (whether the
-    sense was flipped is `negated`).
+    which equals the input for lower-case ASCII and for most Chinese). For a sentiment, topic,
+    entity or symptom term `weight` is the lexicon weight times any intensifier, diminisher,
+    negation and contrast scaling, always >= 0 (whether the sense was flipped is `negated`);
+    for a modifier it is the modifier's own multiplier, as in its lexicon (negators are
+    negative: -1 flips the next term, -0.5 half-flips it).
     """
 
     term: str
