@@ -738,19 +738,24 @@ class UtteranceKernel:
         local = self._local
         out = getattr(local, "out", None)
         if out is None:
-            out = local.out = np.empty(4096, dtype=np.int64)
+            out = self._grow(4096)
         scalars = _score(units, self.table, self.floats, cue, with_matches, out)
         while scalars[0] < 0:  # a long text: grow this thread's buffer and score again
-            out = local.out = np.empty(max(-scalars[0], 2 * out.shape[0]), dtype=np.int64)
+            out = self._grow(max(-scalars[0], 2 * out.shape[0]))
             scalars = _score(units, self.table, self.floats, cue, with_matches, out)
         end = scalars[0]
         start = 3 * units.shape[0] + 6
         if end == start:
             return scalars, [], []
+        ints = out[start:end].tolist()
         reals = scalars[R_MATCHES] + scalars[R_TOPICS]
-        if not reals:
-            return scalars, out[start:end].tolist(), []
-        return scalars, out[start:end].tolist(), out[end : end + reals].view(np.float64).tolist()
+        return scalars, ints, local.reals[end : end + reals].tolist() if reals else []
+
+    def _grow(self, size: int) -> np.ndarray:
+        """A new buffer of ``size`` int64 for this thread, with its float64 view made once."""
+        out = self._local.out = np.empty(size, dtype=np.int64)
+        self._local.reals = out.view(np.float64)
+        return out
 
 
 def _table(name: str, values: np.ndarray, dtype: type, cols: int, rows: int | None = None):

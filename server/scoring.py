@@ -348,7 +348,19 @@ class Analyzer:
         cue = surface_cues(self.params, cased, norm, typing, voice)
         units = _frombuffer(_utf16(norm, "surrogatepass")[0], _uint16)
         scalars, ints, floats = self._score(units, cue, with_matches)
-        (_, label, polarity, kept, n_matches, n_topics, n_entities, n_symptoms, *emotion) = scalars
+        (
+            _,
+            label,
+            polarity,
+            kept,
+            n_matches,
+            n_topics,
+            n_entities,
+            n_symptoms,
+            intensity,
+            valence,
+            arousal,
+        ) = scalars
         if not kept and not cue:
             return self._empty
         new = _tuple_new
@@ -358,13 +370,16 @@ class Analyzer:
             meta = self._meta
             matches = tuple(
                 [
-                    new(Match, (*meta[ints[r]], ints[r + 1], ints[r + 2], _NEGATED[ints[r + 3]], w))
-                    for r, w in zip(range(0, 4 * n_matches, 4), floats, strict=False)
+                    new(
+                        Match,
+                        meta[ints[r]]
+                        + (ints[r + 1], ints[r + 2], _NEGATED[ints[r + 3]], floats[r >> 2]),
+                    )
+                    for r in range(0, 4 * n_matches, 4)
                 ]
             )
         else:
             matches = ()
-        intensity, valence, arousal = emotion
         if polarity:
             emotion = new(Emotion, (LABELS[label], intensity, valence, arousal))
         else:
