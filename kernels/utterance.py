@@ -62,6 +62,10 @@ PARAMS = (
     "happy_arousal",
     "intensity_valence",
     "intensity_arousal",
+    "exclamation_boost",
+    "exclamation_cap",
+    "question_boost",
+    "question_cap",
 )
 (
     P_NEGATED_NEGATIVE,
@@ -77,6 +81,10 @@ PARAMS = (
     P_HAPPY_AROUSAL,
     P_INTENSITY_VALENCE,
     P_INTENSITY_AROUSAL,
+    P_EXCLAMATION_BOOST,
+    P_EXCLAMATION_CAP,
+    P_QUESTION_BOOST,
+    P_QUESTION_CAP,
 ) = range(len(PARAMS))
 #: The scalars `_score` returns, in order (``R_END`` < 0: the buffer is too small).
 (
@@ -313,8 +321,14 @@ def _score(units, table, floats, cue, with_matches, out):
     top_last = -1
     top_key = -1
     state = 0
+    bangs = 0
+    questions = 0
     for j in range(n):
         unit = np.int64(units[j])
+        if unit == 33:
+            bangs += 1
+        elif unit == 63:
+            questions += 1
         # goto, following failure links: binary search of the node's sorted edges
         while True:
             if state == 0:
@@ -567,6 +581,17 @@ def _score(units, table, floats, cue, with_matches, out):
                 n_emit += 1
 
     # --- valence, arousal, label ---
+    # "!" and "?" (after NFKC), counted up to their caps, then the cues the caller measured;
+    # summed in this order, as server.scoring.surface_cues does.
+    cap = floats[P_EXCLAMATION_CAP]
+    cue = (
+        floats[P_EXCLAMATION_BOOST] * (bangs if bangs < cap else cap)
+        + (
+            floats[P_QUESTION_BOOST]
+            * (questions if questions < floats[P_QUESTION_CAP] else floats[P_QUESTION_CAP])
+        )
+        + cue
+    )
     arousal_cap = floats[P_AROUSAL_TERMS_CAP]
     arousal = floats[P_AROUSAL_BASE] + (aro if aro < arousal_cap else arousal_cap) + cue
     arousal = 0.0 if arousal < 0.0 else (1.0 if arousal > 1.0 else arousal)
@@ -725,7 +750,10 @@ class UtteranceKernel:
     def score(
         self, units: np.ndarray, cue: float, with_matches: bool
     ) -> tuple[tuple, list[int], list[float]]:
-        """Score one utterance given as ``uint16`` code units; ``cue`` is added to arousal.
+        """Score one utterance given as ``uint16`` code units.
+
+        ``cue`` is what surface cues other than "!" and "?" add to arousal (the kernel counts
+        those two itself).
 
         Returns ``(scalars, ints, floats)``. ``scalars`` are named by the ``R_*`` constants
         (label, polarity, kept matches, record counts, intensity, valence, arousal); ``ints``

@@ -207,17 +207,23 @@ def normalise(text: str) -> tuple[str, str]:
 def surface_cues(
     p: EmotionParams, cased: str, norm: str, typing: Typing | None, voice: Voice | None
 ) -> float:
-    """What "!"/"?", shouted words, typing speed and voice add to arousal."""
+    """What "!"/"?", shouted words, typing speed and voice add to arousal.
+
+    The kernel counts "!" and "?" itself and takes the rest from `other_cues`, summed in this
+    order, so both give the same float.
+    """
+    bangs = norm.count("!")
+    questions = norm.count("?")
+    marks = p.exclamation_boost * (bangs if bangs < p.exclamation_cap else p.exclamation_cap)
+    marks += p.question_boost * (questions if questions < p.question_cap else p.question_cap)
+    return marks + other_cues(p, cased, norm, typing, voice)
+
+
+def other_cues(
+    p: EmotionParams, cased: str, norm: str, typing: Typing | None, voice: Voice | None
+) -> float:
+    """What shouted words, typing speed and voice add to arousal."""
     cue = 0.0
-    if "!" in norm:
-        count = norm.count("!")
-        cue += p.exclamation_boost * (count if count < p.exclamation_cap else p.exclamation_cap)
-    if "?" in norm:
-        count = norm.count("?")
-        cue += p.question_boost * (count if count < p.question_cap else p.question_cap)
-    # Some upper case: look for shouted words, if two ASCII capitals touch anywhere (in UTF-8
-    # an ASCII byte is an ASCII character): the check costs ~0.2 us, the regex ~2 us per 100
-    # characters, and most English sentences only start with a capital or say "I".
     if cased != norm and b"AA" in _utf8(cased, "surrogatepass")[0].translate(_CAPITALS):
         caps = 0
         for shouted in _CAPS_RE.findall(cased):
@@ -345,7 +351,10 @@ class Analyzer:
         if not text and typing is None and voice is None:
             return self._empty
         cased, norm = normalise(text)
-        cue = surface_cues(self.params, cased, norm, typing, voice)
+        if typing is None and voice is None and cased == norm:
+            cue = 0.0
+        else:
+            cue = other_cues(self.params, cased, norm, typing, voice)
         units = _frombuffer(_utf16(norm, "surrogatepass")[0], _uint16)
         scalars, ints, floats = self._score(units, cue, with_matches)
         (
@@ -361,7 +370,7 @@ class Analyzer:
             valence,
             arousal,
         ) = scalars
-        if not kept and not cue:
+        if not kept and arousal == self._calm.arousal:  # nothing found, no cue
             return self._empty
         new = _tuple_new
         # ints: 4 a match (item, start, end, negated), 2 a topic, then entity and symptom ids;
