@@ -9,6 +9,10 @@ included, so it is also retrained on DEV only for a fair comparison.
     python -m bench.polarity [--limit 3000] [--seed 7] [--json FILE] [--errors N]
     python -m bench.polarity --split dev [--limit 0] [--seed 7] [--errors N]
 
+vocscore is measured as `Analyzer.analyze_document` (the document classifier of
+lexicons/zh/polarity_reviews.tsv over the utterance model's valence: what RecordFeedback uses for
+written comments) and, for reference, as `Analyzer.analyze` (the live-utterance model alone).
+
 `--errors N` prints N misclassified DEV reviews per failure kind for the lexicon authors.
 `--split dev` measures only vocscore (no snownlp), on a seeded sample of DEV (`--limit 0`: all of
 it), and prints accuracy, coverage and the failure kinds: the loop to use while editing lexicons.
@@ -74,7 +78,8 @@ def run(limit: int, seed: int, errors: int, packs: Sequence[str] = ()) -> dict:
     pos_dev, pos_test = split(corpus_dir() / "pos.txt")
     test = sample(neg_test, pos_test, limit, seed)
     analyzer = Analyzer(load_lexicon([pack_dir(name) for name in packs]))
-    ours = measure(lambda text: analyzer.analyze(text).polarity, test)
+    ours = measure(lambda text: analyzer.analyze_document(text).polarity, test)
+    utterance = measure(lambda text: analyzer.analyze(text).polarity, test)
 
     from snownlp import SnowNLP
     from snownlp.sentiment import Sentiment
@@ -89,6 +94,7 @@ def run(limit: int, seed: int, errors: int, packs: Sequence[str] = ()) -> dict:
         "dev_reviews": len(neg_dev) + len(pos_dev),
         "lexicon": analyzer.lexicon.version,
         "vocscore": ours,
+        "vocscore_utterance": utterance,
         "snownlp_shipped": shipped,
         "snownlp_dev_trained": dev_trained | {"train_seconds": train_s},
     }
@@ -103,10 +109,10 @@ def run_dev(limit: int, seed: int, errors: int, packs: Sequence[str] = ()) -> di
     pos_dev, _ = split(corpus_dir() / "pos.txt")
     dev = sample(neg_dev, pos_dev, limit, seed)
     analyzer = Analyzer(load_lexicon([pack_dir(name) for name in packs]))
-    ours = measure(lambda text: analyzer.analyze(text).polarity, dev)
+    ours = measure(lambda text: analyzer.analyze_document(text).polarity, dev)
     kinds = {"neg_as_pos": 0, "pos_as_neg": 0, "neg_no_signal": 0, "pos_no_signal": 0}
     for text, gold in dev:
-        polarity = analyzer.analyze(text).polarity
+        polarity = analyzer.analyze_document(text).polarity
         if polarity != gold:
             side = "neg" if gold < 0 else "pos"
             other = "pos" if gold < 0 else "neg"
@@ -169,7 +175,7 @@ def dev_errors(
         "pos_no_signal": [],
     }
     for text, gold in sample(neg_dev, pos_dev, 0, seed):
-        polarity = analyzer.analyze(text).polarity
+        polarity = analyzer.analyze_document(text).polarity
         if polarity == gold:
             continue
         side = "neg" if gold < 0 else "pos"
@@ -182,7 +188,8 @@ def dev_errors(
 def table(result: dict) -> str:
     ours = result["vocscore"]
     rows = [
-        ("vocscore (lexicon " + result["lexicon"] + ")", ours),
+        ("vocscore analyze_document (lexicon " + result["lexicon"] + ")", ours),
+        ("vocscore analyze, the utterance model alone", result["vocscore_utterance"]),
         ("snownlp shipped (trained on TEST too)", result["snownlp_shipped"]),
         ("snownlp retrained on DEV", result["snownlp_dev_trained"]),
     ]

@@ -272,6 +272,27 @@ def pack(
     return table, floats
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _goto(table, nodes, edges, state, unit):
+    """The state after ``unit``: the node's child by binary search, else its failure link's."""
+    while True:
+        if state == 0:
+            return table[ROOT + unit]
+        row = nodes + NODE * state
+        lo = table[row + N_CHILD_LO]
+        hi = table[row + N_CHILD_HI]
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            found = table[edges + EDGE * mid]
+            if found < unit:
+                lo = mid + 1
+            elif found > unit:
+                hi = mid
+            else:
+                return table[edges + EDGE * mid + 1]
+        state = table[row + N_FAIL]
+
+
 @njit(cache=True, nogil=True)
 def _is_word(unit):
     return (48 <= unit <= 57) or (65 <= unit <= 90) or (97 <= unit <= 122)
@@ -329,29 +350,7 @@ def _score(units, table, floats, cue, with_matches, out):
             bangs += 1
         elif unit == 63:
             questions += 1
-        # goto, following failure links: binary search of the node's sorted edges
-        while True:
-            if state == 0:
-                state = table[ROOT + unit]
-                break
-            row = nodes + NODE * state
-            lo = table[row + N_CHILD_LO]
-            hi = table[row + N_CHILD_HI]
-            child = 0
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                found = table[edges + EDGE * mid]
-                if found < unit:
-                    lo = mid + 1
-                elif found > unit:
-                    hi = mid
-                else:
-                    child = table[edges + EDGE * mid + 1]
-                    break
-            if child:
-                state = child
-                break
-            state = table[row + N_FAIL]
+        state = _goto(table, nodes, edges, state, unit)
         # every key ending here, longest first
         row = nodes + NODE * state
         node = state if table[row + N_KEY] >= 0 else table[row + N_DICT]
@@ -685,6 +684,56 @@ def _score(units, table, floats, cue, with_matches, out):
     )
 
 
+@njit(cache=True, nogil=True)
+def _bag(units, table, weights):
+    """(occurrences, summed weight) of every key at every position, overlaps included."""
+    nodes = table[HD_NODES]
+    edges = table[HD_EDGES]
+    state = 0
+    hits = 0
+    total = 0.0
+    for j in range(units.shape[0]):
+        state = _goto(table, nodes, edges, state, np.int64(units[j]))
+        row = nodes + NODE * state
+        node = state if table[row + N_KEY] >= 0 else table[row + N_DICT]
+        while node > 0:
+            row = nodes + NODE * node
+            total += weights[table[row + N_KEY]]
+            hits += 1
+            node = table[row + N_DICT]
+    return hits, total
+
+
+class BagKernel:
+    """A weight per key, summed over every occurrence: a linear model over a bag of n-grams.
+
+    Parameters
+    ----------
+    keys_units : list of str
+        Keys as code-unit strings (`code_units`); key id = index.
+    weights : float64[n_keys]
+        Weight per key (any finite real).
+    """
+
+    __slots__ = ("automaton", "table", "weights")
+
+    def __init__(self, keys_units: list[str], weights: np.ndarray) -> None:
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        if weights.shape != (len(keys_units),) or not np.isfinite(weights).all():
+            raise ValueError(f"weights must be {len(keys_units)} finite floats, one per key")
+        if any(not k or max(k) > "\uffff" for k in keys_units):
+            raise ValueError("keys_units must be non-empty strs of code units (code_units)")
+        self.automaton = build_automaton(keys_units)
+        no_keys = np.zeros((0, KEY), dtype=np.int32)
+        no_items = np.zeros((0, ITEM), dtype=np.int32)
+        self.table, _ = pack(self.automaton, no_keys, no_items, np.zeros((0, FITEM)), [])
+        self.weights = weights
+
+    def score(self, units: np.ndarray) -> tuple[int, float]:
+        """(occurrences of keys, sum of their weights) in ``uint16`` code units ``units``."""
+        return _bag(units, self.table, self.weights)
+
+
 class UtteranceKernel:
     """The automaton and item tables of one lexicon, checked and packed once; `score` runs it.
 
@@ -795,7 +844,7 @@ def _table(name: str, values: np.ndarray, dtype: type, cols: int, rows: int | No
 
 
 def warmup() -> None:
-    """Compile `_score` (or load it from the cache) with the types `UtteranceKernel` passes."""
+    """Compile `_score` and `_bag` (or load them from the cache) with the types passed later."""
     kernel = UtteranceKernel(
         ["ab"],
         np.array([[2, 2, 3, 0, 1]], dtype=np.int32),
@@ -803,4 +852,6 @@ def warmup() -> None:
         np.array([[1.0, 0.2]]),
         np.zeros(len(PARAMS)),
     )
-    kernel.score(np.frombuffer("xab".encode(UTF16), dtype=np.uint16), 0.0, True)
+    units = np.frombuffer("xab".encode(UTF16), dtype=np.uint16)
+    kernel.score(units, 0.0, True)
+    BagKernel(["ab", "b"], np.array([0.5, -0.25])).score(units)

@@ -28,9 +28,9 @@ DASHBOARD_WINDOWS = (("24h", 1), ("7d", 7), ("30d", 30))
 
 
 class TextAnalyzer(Protocol):
-    """The scoring engine as feedback sees it: topics and an emotion for a piece of text."""
+    """The scoring engine as feedback sees it: topics, an emotion and a polarity for a text."""
 
-    def analyze(self, text: str) -> Any: ...
+    def analyze_document(self, text: str) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +91,12 @@ def check_feedback(
 def feedback_topics(kind: str, analysis: Any) -> tuple[TopicHit, ...]:
     """Topics of a feedback text; the kind of a complaint or praise decides its polarity."""
     forced = {"COMPLAINT": "complaint", "PRAISE": "praise"}.get(kind)
-    valence = analysis.emotion.valence
+    whole = ("neutral", "praise", "complaint")[analysis.polarity]  # index -1: complaint
     hits = []
     for t in analysis.topics:
         polarity = forced or t.polarity
         if polarity == "neutral":
-            # a neutral mention takes the sign of the whole text
-            polarity = "complaint" if valence < -0.1 else "praise" if valence > 0.1 else "neutral"
+            polarity = whole  # a neutral mention takes the sign of the whole text
         hits.append(TopicHit(t.topic, polarity, float(t.score)))
     return tuple(hits)
 

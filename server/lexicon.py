@@ -26,6 +26,7 @@ HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "entities": ("term", "entity", "weight", "notes"),
         "symptoms": ("term", "symptom", "weight", "notes"),
         "openings": ("topic", "polarity", "text", "notes"),
+        "polarity": ("term", "weight", "notes"),
     }
 )
 
@@ -37,8 +38,14 @@ TERM_KINDS: Mapping[str, str] = MappingProxyType(
         "modifiers": "modifier",
         "entities": "entity",
         "symptoms": "symptom",
+        "polarity": "polarity",
     }
 )
+#: Reserved terms of a polarity file: the document classifier's intercept and the coefficient
+#: of the engine's own valence (see server.scoring.Analyzer.analyze, `document=True`).
+POLARITY_BIAS = "(bias)"
+POLARITY_VALENCE = "(valence)"
+_POLARITY_WEIGHT_LIMIT = 100.0
 
 TOPIC_POLARITIES = ("complaint", "praise", "neutral")
 EMOTIONS = (
@@ -77,7 +84,7 @@ class TermEntry:
     """One lexicon row; `term` is NFKC+casefolded, `variants` are extra (traditional) forms."""
 
     term: str
-    kind: str  # topic | emotion | modifier | entity | symptom
+    kind: str  # topic | emotion | modifier | entity | symptom | polarity
     category: str  # topic id, emotion, modifier kind, entity id or symptom id
     weight: float
     polarity: str  # topics only: complaint | praise | neutral; "" otherwise
@@ -362,7 +369,7 @@ def _parse_terms(
     raw_seen: dict[str, str] = {}
     for row in _rows(f, e):
         term = normalize_term(row.cols[0])
-        category = row.cols[1]
+        category = "ngram" if f.kind == "polarity" else row.cols[1]
         if not term:
             e.add(row.source, "term must not be empty")
             continue
@@ -385,6 +392,13 @@ def _parse_terms(
                 e.add(row.source, f"emotion {category!r} must be one of {EMOTIONS}")
                 continue
             weight = _weight(row, row.cols[2], 0.0, 1.0, False, True, e)
+        elif f.kind == "polarity":
+            # A document classifier's weight per character n-gram: any sign, summed over
+            # every occurrence; two reserved rows hold its intercept and valence coefficient.
+            limit = _POLARITY_WEIGHT_LIMIT
+            weight = _weight(row, row.cols[1], -limit, limit, True, True, e)
+            if term in (POLARITY_BIAS, POLARITY_VALENCE):
+                category = "model"
         elif f.kind == "modifiers":
             if category not in MODIFIER_KINDS:
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")

@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from kernels import utterance as ku
-from server.lexicon import EMOTIONS, Lexicon
+from server.lexicon import EMOTIONS, POLARITY_BIAS, POLARITY_VALENCE, Lexicon, TermEntry
 
 LABELS = ("CALM", "ANGRY", "ANXIOUS", "DISAPPOINTED", "SAD", "SATISFIED", "HAPPY", "GRATEFUL")
 
@@ -163,6 +163,7 @@ _POLARITY_CODE = {"neutral": ku.NEUTRAL, "complaint": ku.COMPLAINT, "praise": ku
 _POLARITY_NAME = ("neutral", "complaint", "praise")  # by code
 _FLIPPED_POLARITY = {"complaint": "neutral", "praise": "complaint", "neutral": "neutral"}
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_CJK_RE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han and kana
 _CAPS_RE = re.compile(r"(?<![A-Za-z])[A-Z]{2,}(?![A-Za-z])")
 # bytes.translate table: A-Z -> A, any other byte -> space.
 _CAPITALS = bytes(65 if 65 <= c <= 90 else 32 for c in range(256))
@@ -247,6 +248,27 @@ def other_cues(
     return cue
 
 
+def _document_models(entries: list[TermEntry]) -> dict[str, tuple[ku.BagKernel, float, float]]:
+    """Per language: the bag-of-n-grams kernel, intercept and valence coefficient."""
+    by_lang: dict[str, dict[str, float]] = {}
+    for entry in entries:
+        by_lang.setdefault(entry.lang, {})[entry.term] = entry.weight
+    # Traditional forms after every term: a variant never changes a simplified n-gram's weight.
+    for entry in entries:
+        for variant in entry.variants:
+            by_lang[entry.lang].setdefault(variant, entry.weight)
+    models = {}
+    for lang, weights in by_lang.items():
+        bias = weights.pop(POLARITY_BIAS, 0.0)
+        coef = weights.pop(POLARITY_VALENCE, 0.0)
+        keys = sorted(weights)
+        kernel = ku.BagKernel(
+            [ku.code_units(k) for k in keys], np.array([weights[k] for k in keys])
+        )
+        models[lang] = (kernel, bias, coef)
+    return models
+
+
 class Analyzer:
     """Scores utterances against one lexicon; immutable after construction, safe across threads.
 
@@ -271,7 +293,11 @@ class Analyzer:
         meta: list[tuple[str, str, str]] = []
         seen: set[tuple[str, int, str]] = set()
         categories: dict[str, int] = {}
+        documents: list[TermEntry] = []
         for entry in lexicon.terms:
+            if entry.kind == "polarity":
+                documents.append(entry)
+                continue
             polarity = flipped = ku.NEUTRAL
             if entry.kind == "topic":
                 sign = _POLARITY_SIGN[entry.polarity]
@@ -332,8 +358,33 @@ class Analyzer:
         self._score = self._kernel.score
         self._meta = tuple([meta[i] for i in order])  # (surface, kind, category) per item
         self._categories = tuple(categories)  # category id -> name
+        self._documents = _document_models(documents)
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
+
+    def analyze_document(self, text: str) -> Analysis:
+        """Scores a written document (a review, a survey comment): `analyze`, except polarity.
+
+        Polarity comes from the document classifier of the text's language when the lexicon
+        has one (a `polarity` file: weights of character n-grams summed over every occurrence,
+        an intercept and a coefficient on the valence found by `analyze`); trained on reviews,
+        it reads long written opinions better than the utterance model and would over-read
+        short spoken requests, so live scoring never uses it. Polarity stays 0 when neither
+        model finds anything.
+        """
+        analysis = self.analyze(text, with_matches=False)
+        cased, norm = normalise(text)
+        model = self._documents.get("zh" if _CJK_RE.search(norm) else "en")
+        if model is None:
+            return analysis
+        kernel, bias, coef = model
+        hits, total = kernel.score(_frombuffer(_utf16(norm, "surrogatepass")[0], _uint16))
+        valence = analysis.emotion.valence
+        if not hits and valence == 0.0:
+            return analysis
+        z = bias + coef * valence + total
+        polarity = 1 if z > 0.0 else (-1 if z < 0.0 else 0)
+        return analysis if polarity == analysis.polarity else analysis._replace(polarity=polarity)
 
     def analyze(
         self,

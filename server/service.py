@@ -83,7 +83,7 @@ class VocService:
             history_days=self.cfg.store.history_days,
         )
         analyzer = self.engine.current.analyzer
-        analysis = analyzer.analyze(fb.text, with_matches=False) if fb.text else None
+        analysis = analyzer.analyze_document(fb.text) if fb.text else None
         result = record_feedback(self.store, fb, analysis, self.cfg.store, now)
         if self.triggers is not None and analysis is not None and not result.duplicate:
             # after the commit: complaint topics and entity+symptom combos feed the trends
