@@ -5,7 +5,8 @@ Usage: python -m lexicons.tools.validate [LEXICON_DIR ...]   (default: the lexic
 Checks: exact header row, column count, enum values, weight ranges, topics present in the
 taxonomy, no duplicate term within a file (case-insensitive for en), no empty or padded fields,
 zh terms written in simplified characters (OpenCC t2s is a no-op on them), single-character zh
-terms only in modifier files. Errors are printed as ``file:line: reason``; exit status 1 if any.
+terms only in modifier files; polarity rows (derived document-classifier weights) need only a
+number in [-100, 100]. Errors are printed as ``file:line: reason``; exit status 1 if any.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ HEADERS = {
     "entities": ["term", "entity", "weight", "notes"],
     "symptoms": ["term", "symptom", "weight", "notes"],
     "openings": ["topic", "polarity", "text", "notes"],
+    "polarity": ["term", "weight", "notes"],
 }
+POLARITY_LIMIT = 100.0  # |weight| of a document-classifier row (server.lexicon)
 EMOTIONS = {
     "anger",
     "anxiety",
@@ -134,6 +137,11 @@ def check_file(path: Path, kind: str, lang: str | None, topics: set[str], errors
             err("term contains a tab or newline")
         if lang == "en" and term != term.lower():
             err(f"en term {term!r} must be lowercase")
+        if kind == "polarity":  # derived n-gram weights: any sign, any script the reviews used
+            w = _weight(rec["weight"])
+            if w is None or not -POLARITY_LIMIT <= w <= POLARITY_LIMIT:
+                err(f"weight {rec['weight']!r} must be a number in [-100, 100]")
+            continue
         if lang == "zh":
             if _T2S is not None and _T2S.convert(term) != term:
                 err(f"zh term {term!r} is not simplified ({_T2S.convert(term)!r})")
