@@ -38,7 +38,6 @@ TERM_KINDS: Mapping[str, str] = MappingProxyType(
         "modifiers": "modifier",
         "entities": "entity",
         "symptoms": "symptom",
-        "polarity": "polarity",
     }
 )
 #: Reserved terms of a polarity file: the document classifier's intercept and the coefficient
@@ -84,7 +83,7 @@ class TermEntry:
     """One lexicon row; `term` is NFKC+casefolded, `variants` are extra (traditional) forms."""
 
     term: str
-    kind: str  # topic | emotion | modifier | entity | symptom | polarity
+    kind: str  # topic | emotion | modifier | entity | symptom
     category: str  # topic id, emotion, modifier kind, entity id or symptom id
     weight: float
     polarity: str  # topics only: complaint | praise | neutral; "" otherwise
@@ -117,6 +116,11 @@ class Lexicon:
     openings: Mapping[tuple[str, str, str], str]
     term_counts: Mapping[str, int]  # file kind -> rows in effect (after overrides)
     dirs: tuple[str, ...] = field(default=())
+    # lang -> n-gram (or POLARITY_BIAS / POLARITY_VALENCE) -> weight: the document classifier.
+    # Fitted on text as written, so no traditional variants are added.
+    polarity: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
     def counts(self) -> dict[str, int]:
         """Rows in effect per file kind (taxonomy, topics, emotions, ...), for stats."""
@@ -369,7 +373,7 @@ def _parse_terms(
     raw_seen: dict[str, str] = {}
     for row in _rows(f, e):
         term = normalize_term(row.cols[0])
-        category = "ngram" if f.kind == "polarity" else row.cols[1]
+        category = row.cols[1]
         if not term:
             e.add(row.source, "term must not be empty")
             continue
@@ -392,13 +396,6 @@ def _parse_terms(
                 e.add(row.source, f"emotion {category!r} must be one of {EMOTIONS}")
                 continue
             weight = _weight(row, row.cols[2], 0.0, 1.0, False, True, e)
-        elif f.kind == "polarity":
-            # A document classifier's weight per character n-gram: any sign, summed over
-            # every occurrence; two reserved rows hold its intercept and valence coefficient.
-            limit = _POLARITY_WEIGHT_LIMIT
-            weight = _weight(row, row.cols[1], -limit, limit, True, True, e)
-            if term in (POLARITY_BIAS, POLARITY_VALENCE):
-                category = "model"
         elif f.kind == "modifiers":
             if category not in MODIFIER_KINDS:
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")
@@ -461,6 +458,58 @@ def _parse_openings(
         into[f.lang, topic, polarity] = text
 
 
+def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
+    """Rows of a document classifier: an n-gram (or a reserved term) and any finite weight.
+
+    Tens of thousands of machine-written rows: read with a loop of its own that formats a
+    `file:line` only for an error (the shared row reader costs ~4 us a row, most of start-up).
+    """
+    try:
+        text = f.data.decode("utf-8")
+    except UnicodeDecodeError:
+        _rows(f, e)  # reports the line
+        return
+    lines = text.removeprefix("\ufeff").splitlines()
+    header = "\t".join(HEADERS["polarity"])
+    limit = _POLARITY_WEIGHT_LIMIT
+    first_line: dict[str, int] = {}
+    seen_header = False
+    for lineno, line in enumerate(lines, start=1):
+        if not line or line[0] == "#" or not line.strip() or line.lstrip()[0] == "#":
+            continue
+        if not seen_header:
+            if line.rstrip("\r").replace(" ", "") != header:
+                _rows(f, e)  # reports the header
+                return
+            seen_header = True
+            continue
+        cols = line.rstrip("\r").split("\t")
+        if len(cols) not in (2, 3):
+            e.add(f"{f.display}:{lineno}", f"expected 3 tab-separated columns, got {len(cols)}")
+            continue
+        raw = cols[0].strip()
+        term = raw if raw.isascii() and raw.islower() else normalize_term(raw)
+        if not term:
+            e.add(f"{f.display}:{lineno}", "term must not be empty")
+            continue
+        if term in first_line:
+            where = f"{f.display}:{lineno}"
+            e.add(where, f"duplicate term {raw!r} (first at {f.display}:{first_line[term]})")
+            continue
+        first_line[term] = lineno
+        try:
+            weight = float(cols[1])
+        except ValueError:
+            weight = float("nan")
+        if not -limit <= weight <= limit:  # also rejects NaN
+            row = _Row(f"{f.display}:{lineno}", [c.strip() for c in cols])
+            _weight(row, row.cols[1], -limit, limit, True, True, e)  # reports the error
+            continue
+        into[term] = weight
+    if not seen_header:
+        _rows(f, e)  # reports the missing header
+
+
 def _resolve_dirs(extra_dirs: Sequence[Path | str], include_builtin: bool) -> list[Traversable]:
     dirs: list[Traversable] = [builtin_dir()] if include_builtin else []
     dirs.extend(Path(d) for d in extra_dirs)
@@ -477,6 +526,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     # term must mean one thing, so a second file of the same kind+language repeating it is an error.
     merged: dict[tuple[str, str], dict[str, TermEntry]] = {}
     openings: dict[tuple[str, str, str], str] = {}
+    polarity: dict[str, dict[str, float]] = {}
     for i in range(len(dirs)):
         per_dir: dict[tuple[str, str], dict[str, TermEntry]] = {}
         for f in files:
@@ -484,6 +534,9 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
                 continue
             if f.kind == "openings":
                 _parse_openings(f, errors, taxonomy, openings)
+                continue
+            if f.kind == "polarity":  # a later directory's rows override an earlier one's
+                _parse_polarity(f, errors, polarity.setdefault(f.lang, {}))
                 continue
             bucket = per_dir.setdefault((f.kind, f.lang), {})
             fresh: dict[str, TermEntry] = {}
@@ -499,6 +552,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     counts["openings"] = sum(1 for key in openings if key[0] != "zh-hant")
     for (kind, _lang), bucket in merged.items():
         counts[kind] += len(bucket)
+    counts["polarity"] = sum(map(len, polarity.values()))
     digest = hashlib.sha256()
     for f in files:
         digest.update(f"{f.dir_index}\0{f.rel}\0".encode())
@@ -511,6 +565,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
         openings=MappingProxyType(openings),
         term_counts=MappingProxyType(counts),
         dirs=tuple(str(d) for d in dirs),
+        polarity=MappingProxyType({k: MappingProxyType(v) for k, v in polarity.items()}),
     )
 
 

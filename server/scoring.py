@@ -5,13 +5,14 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from kernels import utterance as ku
-from server.lexicon import EMOTIONS, POLARITY_BIAS, POLARITY_VALENCE, Lexicon, TermEntry
+from server.lexicon import EMOTIONS, POLARITY_BIAS, POLARITY_VALENCE, Lexicon
 
 LABELS = ("CALM", "ANGRY", "ANXIOUS", "DISAPPOINTED", "SAD", "SATISFIED", "HAPPY", "GRATEFUL")
 
@@ -248,17 +249,13 @@ def other_cues(
     return cue
 
 
-def _document_models(entries: list[TermEntry]) -> dict[str, tuple[ku.BagKernel, float, float]]:
+def _document_models(
+    polarity: Mapping[str, Mapping[str, float]],
+) -> dict[str, tuple[ku.BagKernel, float, float]]:
     """Per language: the bag-of-n-grams kernel, intercept and valence coefficient."""
-    by_lang: dict[str, dict[str, float]] = {}
-    for entry in entries:
-        by_lang.setdefault(entry.lang, {})[entry.term] = entry.weight
-    # Traditional forms after every term: a variant never changes a simplified n-gram's weight.
-    for entry in entries:
-        for variant in entry.variants:
-            by_lang[entry.lang].setdefault(variant, entry.weight)
     models = {}
-    for lang, weights in by_lang.items():
+    for lang, rows in polarity.items():
+        weights = dict(rows)
         bias = weights.pop(POLARITY_BIAS, 0.0)
         coef = weights.pop(POLARITY_VALENCE, 0.0)
         keys = sorted(weights)
@@ -293,11 +290,7 @@ class Analyzer:
         meta: list[tuple[str, str, str]] = []
         seen: set[tuple[str, int, str]] = set()
         categories: dict[str, int] = {}
-        documents: list[TermEntry] = []
         for entry in lexicon.terms:
-            if entry.kind == "polarity":
-                documents.append(entry)
-                continue
             polarity = flipped = ku.NEUTRAL
             if entry.kind == "topic":
                 sign = _POLARITY_SIGN[entry.polarity]
@@ -358,7 +351,7 @@ class Analyzer:
         self._score = self._kernel.score
         self._meta = tuple([meta[i] for i in order])  # (surface, kind, category) per item
         self._categories = tuple(categories)  # category id -> name
-        self._documents = _document_models(documents)
+        self._documents = _document_models(lexicon.polarity)
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
 
