@@ -395,7 +395,8 @@ def _parse_terms(
             if category not in EMOTIONS:
                 e.add(row.source, f"emotion {category!r} must be one of {EMOTIONS}")
                 continue
-            weight = _weight(row, row.cols[2], 0.0, 1.0, False, True, e)
+            # 0 is a shield: a longer neutral phrase that wins the match and adds nothing
+            weight = _weight(row, row.cols[2], 0.0, 1.0, True, True, e)
         elif f.kind == "modifiers":
             if category not in MODIFIER_KINDS:
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")

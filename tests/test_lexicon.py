@@ -71,7 +71,7 @@ BAD = [
     ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\ta\tb\tc\td\n", 2, "columns, got 5"),
     ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\tjoyful\t0.6\t\n", 2, "emotion 'joyful'"),
     ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\tjoy\t1.5\t\n", 2, "out of range"),
-    ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\tjoy\t0\t\n", 2, "out of range"),
+    ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\tjoy\t-0.1\t\n", 2, "out of range"),
     ("emotions.tsv", "term\temotion\tweight\tnotes\n满意\tjoy\tmuch\t\n", 2, "not a number"),
     ("emotions.tsv", "term\temotion\tweight\tnotes\n\tjoy\t0.5\t\n", 2, "must not be empty"),
     (
@@ -163,7 +163,7 @@ def test_check_dirs_reports_every_error(tmp_path: Path) -> None:
         check_dirs([root], include_builtin=False), key=lambda e: e.split(": ")[0].rsplit("/")[-1]
     )
     assert len(errors) == 4, errors
-    assert errors[0].endswith("emotions_more.tsv:2: weight '2' out of range (0, 1]")
+    assert errors[0].endswith("emotions_more.tsv:2: weight '2' out of range [0, 1]")
     assert "emotions_more.tsv:3: emotion 'bad'" in errors[1]
     assert "emotions_more.tsv:4: duplicate term '满意' with another meaning" in errors[2]
     assert "modifiers_more.tsv:2: not valid UTF-8" in errors[3]

@@ -223,3 +223,13 @@ def test_kernel_scores_its_tables() -> None:
     assert scalars[ku.R_KEPT] == 2 and scalars[ku.R_MATCHES] == 2 and len(floats) == 2
     assert ints[ku.M_START] == 1 and ints[ku.M_END] == 3
     assert scalars[ku.R_VALENCE] > 0 and scalars[ku.R_POLARITY] == 1
+
+
+@pytest.mark.parametrize(
+    "text", ["垃圾桶在哪里", "一般来说是三天", "麻烦您帮我查一下物流", "您重启一下试试"]
+)
+def test_shields_win_the_match_and_add_nothing(pair, text: str) -> None:
+    """Neutral call-center phrases holding a sentiment word stay CALM (weight-0 shields)."""
+    analysis = pair[0].analyze(text)
+    assert analysis.emotion.label == "CALM" and analysis.polarity == 0
+    assert any(m.kind == "emotion" and m.weight == 0 for m in analysis.matches)

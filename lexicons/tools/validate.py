@@ -160,7 +160,9 @@ def check_file(path: Path, kind: str, lang: str | None, topics: set[str], errors
             if not lo <= w <= hi:
                 err(f"{k} weight {w} out of range [{lo}, {hi}]")
             continue
-        if not 0 < w <= 1:
+        if kind == "emotions" and w == 0:
+            pass  # a shield: a longer neutral phrase that wins the match and adds nothing
+        elif not 0 < w <= 1:
             err(f"weight {w} not in (0, 1]")
         if kind == "topics":
             if rec["topic"] not in topics:
