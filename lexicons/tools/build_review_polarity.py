@@ -60,7 +60,7 @@ of non-neutral reviews; engine valence alone: acc 0.7253, coverage 0.9042):
     1-4      2       20000     1e-3    on       0.8574     0.9995    19982
     1-4      2       40000     1e-3    on       0.8635     0.9995    39890
     1-4      2       40000     2e-4    on       0.8652     0.9995    39877
-    1-4      2       50000     2e-4    on       0.8671     0.9995    49629   <- chosen
+    1-4      2       50000     2e-4    on       0.8671     0.9995    49629
     1-3      2       50000     2e-4    on       0.8658     0.9995    49466
     1-4      2       60000     1e-4    on       0.8647     0.9995    59093
     1-4      2       60000     2e-4    on       0.8672     0.9995    59233
@@ -69,9 +69,25 @@ of non-neutral reviews; engine valence alone: acc 0.7253, coverage 0.9042):
     1-4      2       60000     2e-4    off      0.8636     0.9995    59038
 
 (min_df 2 has 183k n-grams on DEV-A and 418k on all of DEV, so the row cap binds: the table keeps
-the most frequent n-grams.) Chosen (the Settings defaults): 1-4 character n-grams of CJK / ASCII
-alphanumerics, min_df 2, at most 50000 n-grams, L2 2e-4, valence on: DEV-B accuracy 0.8671,
-coverage 0.9995. Differences of +-0.002 (~18 reviews) are noise; the valence feature adds about
+the most frequent n-grams.)
+
+But a quarter of DEV-B repeats DEV-A lines word for word (the corpus holds most reviews twice),
+which rewards memorising: on the held-out part of DEV-B (5323 distinct reviews that are no DEV-A
+line, `held_out`), the settings rank differently, and stronger L2 wins:
+
+    n-grams  min_df  max rows  L2      held-out DEV-B  DEV-B (all)
+    1-4      2       50000     2e-4    0.8249          0.8668
+    1-4      2       50000     1e-3    0.8362          0.8653
+    1-4      2       50000     3e-3    0.8371          0.8551   <- chosen
+    1-4      2       50000     5e-3    0.8366          0.8494
+    1-4      2       50000     1e-2    0.8326          0.8417
+    1-4      2       50000     3e-2    0.8197          0.8225
+    1-4      2       100000    3e-3    0.8360          0.8561
+    1-5      2       100000    3e-3    0.8366          0.8564
+    (fitting on the 7480 distinct DEV-A reviews instead of all 8781: within +-0.002)
+
+Chosen (the Settings defaults): 1-4 character n-grams of CJK / ASCII alphanumerics, min_df 2, at
+most 50000 n-grams, L2 3e-3, valence on: held-out DEV-B accuracy 0.837, coverage 0.9994. Differences of +-0.002 (~18 reviews) are noise; the valence feature adds about
 +0.002..+0.004; the remaining 0.0005 uncovered reviews have no gram characters and V == 0.
 """
 
@@ -105,7 +121,7 @@ class Settings:
     max_n: int = 4
     min_df: int = 2
     max_features: int = 50000
-    l2: float = 2e-4
+    l2: float = 3e-3
     valence: bool = True  # False: c is fixed at 0 (ablation)
     iters: int = 500
 
@@ -348,6 +364,17 @@ def read_table(path: Path) -> Table:
     return Table(bias, c, weights)
 
 
+def held_out(fitted: list[Doc], docs: list[Doc]) -> list[Doc]:
+    """The distinct docs whose text is not among the fitted ones: the corpus holds most reviews
+    twice, and about a quarter of DEV-B repeats a DEV-A line word for word."""
+    seen = {d.text for d in fitted}
+    unseen: dict[str, Doc] = {}
+    for d in docs:
+        if d.text not in seen:
+            unseen.setdefault(d.text, d)
+    return list(unseen.values())
+
+
 def run_eval(
     settings: list[Settings], an, devb_json: Path | None, keep: Path | None = None
 ) -> None:
@@ -363,6 +390,8 @@ def run_eval(
         scored = score_table(table, dev_b)
         t3 = time.perf_counter()
         train = metrics(dev_a, score_table(table, dev_a))
+        unseen = held_out(dev_a, dev_b)
+        print(f"{s.label():50s} DEV-B held out {fmt(metrics(unseen, score_table(table, unseen)))}")
         print(
             f"{s.label():50s} DEV-B {fmt(metrics(dev_b, scored))}  DEV-A acc {train['acc']:.4f}"
             f"  rows {len(table.weights)}  c {table.c:.3g}  fit {t2 - t1:.1f}s"
