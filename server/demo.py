@@ -142,18 +142,17 @@ PRAISES = {
         "Packaging was perfect, nothing damaged",
     ),
 }
+# Survey comments by score band: 1-2, 3, 4-5.
 CSAT_COMMENTS = {
     "zh": (
-        "处理得很及时，非常满意",
-        "还行吧，等得有点久",
-        "问题根本没解决，很失望",
-        "客服小姐姐很专业",
+        ("问题根本没解决，很失望", "等了四十分钟才接通，太慢了"),
+        ("还行吧，等得有点久", "解决了，就是流程有点复杂"),
+        ("处理得很及时，非常满意", "客服小姐姐很专业"),
     ),
     "en": (
-        "Quick and friendly, very satisfied",
-        "Okay, but the wait was long",
-        "Didn't solve my problem at all, disappointed",
-        "Very professional agent",
+        ("Didn't solve my problem at all, disappointed", "Forty minutes on hold, far too slow"),
+        ("Okay, but the wait was long", "Solved, but the process is complicated"),
+        ("Quick and friendly, very satisfied", "Very professional agent"),
     ),
 }
 

@@ -39,3 +39,14 @@ def test_demo_detractor_cards(demo: VocClient, cid: str, locale: str) -> None:
 def test_demo_has_agents_with_csat(demo: VocClient) -> None:
     stats = demo.stats()
     assert stats.customers == 60 and stats.agents > 0 and stats.feedback > 60
+
+
+def test_demo_comments_are_whole_sentences(demo: VocClient) -> None:
+    """Dashboards of the demo show survey comments as written, never single characters."""
+    from server.demo import CSAT_COMMENTS
+
+    known = {c for bands in CSAT_COMMENTS.values() for band in bands for c in band}
+    texts = [
+        c.text for agent in range(1, 41) for c in demo.dashboard(f"A{agent:03d}").comments if c.text
+    ]
+    assert texts and set(texts) <= known
