@@ -106,11 +106,12 @@ from pathlib import Path
 import numpy as np
 
 from lexicons.tools.build_review_weights import LEXICONS, load_corpus
+from server.lexicon import HEADERS, POLARITY_BIAS, POLARITY_VALENCE
 
 DEFAULT_OUT = LEXICONS / "zh" / "polarity_reviews.tsv"
 DEVB_JSON = Path("/tmp/polarity_devb.json")
-HEADER = "term\tweight\tnotes"
-BIAS, VALENCE = "(bias)", "(valence)"
+HEADER = "\t".join(HEADERS["polarity"])
+BIAS, VALENCE = POLARITY_BIAS, POLARITY_VALENCE
 MIN_ABS_WEIGHT = 1e-4
 GRAM_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z0-9]+")
 
