@@ -83,7 +83,7 @@ class Analysis(NamedTuple):
     topics: tuple[TopicScore, ...]  # highest score first
     emotion: Emotion
     combos: tuple[str, ...]  # sorted "entity+symptom" pairs found in the utterance
-    polarity: int  # -1, 0, 1: sign of valence outside params.dead_zone
+    polarity: int  # -1, 0, 1: sign of valence outside params.dead_zone (analyze_document: of its model)
 
 
 @dataclass(frozen=True, slots=True)

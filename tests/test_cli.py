@@ -119,3 +119,19 @@ def test_lexicon_test_with_user_dir(tmp_path: Path, capsys) -> None:
     assert main(["--json", "lexicon", "test", "我的手机电池鼓包了", "--dir", str(tmp_path)]) == 0
     result = json.loads(capsys.readouterr().out)
     assert "product.quality" in [t["topic"] for t in result["topics"]]
+
+
+class _ClosedPipe:
+    """A stdout whose reader has gone away (`vocscore ... | head`)."""
+
+    def write(self, _text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("sys.stdout", _ClosedPipe())
+    assert main(["lexicon", "test", "快递一周了还没到"]) == 1
+    assert "BrokenPipeError" not in capsys.readouterr().err
