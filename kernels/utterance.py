@@ -10,8 +10,8 @@ Why compiled: in Python, what costs is not the scan (pyahocorasick does it in C)
 run for each of the ~30 raw hits per 100 Chinese characters, and getting the hits out of
 pyahocorasick into an array costs more than the scan itself. Here the scan, the selection and
 the per-term arithmetic run in one compiled loop, and Python only turns the few kept matches
-into result objects. ``tests/naive.py`` keeps the previous pure-Python implementation on top of
-pyahocorasick, and the tests hold the two to the same answers.
+into result objects. ``tests/naive_scoring.py`` keeps the previous pure-Python implementation on
+top of pyahocorasick, and the tests hold the two to the same answers.
 
 Semantics (what `server.scoring.Analyzer` documents), in order:
 
@@ -21,8 +21,8 @@ Semantics (what `server.scoring.Analyzer` documents), in order:
 3. the kept items in text order feed the emotion model: negators flip the next term within
    their reach (no clause break in between), intensifiers and diminishers scale it, contrast
    words damp what came before and weight what follows;
-4. valence, arousal, polarity, label and intensity, from the summed evidence and the surface
-   cues the caller measured (``cue``, added to arousal).
+4. valence, arousal, polarity, label and intensity, from the summed evidence, the "!" and "?"
+   counted here and the other surface cues the caller measured (``cue``, added to arousal).
 """
 
 import sys
@@ -141,7 +141,9 @@ def build_automaton(keys: list[str]) -> Automaton:
     the trie out from it and links it, compiled (about 20 ms for the 40k keys of the built-in
     lexicons, where the same in Python took 0.3 s of start-up).
     """
-    order = sorted((k, i) for i, k in enumerate(keys) if k)  # str order of code units
+    if any(not k or max(k) > "\uffff" for k in keys):
+        raise ValueError("keys must be non-empty strs of code units (see code_units)")
+    order = sorted((k, i) for i, k in enumerate(keys))  # str order of code units
     joined = "".join(k for k, _ in order)
     units = np.array([ord(c) for c in joined], dtype=np.int64)
     lengths = np.array([len(k) for k, _ in order], dtype=np.int64)
@@ -245,9 +247,9 @@ def _link(nodes, edges, root, parent, label):
 
 
 # The kernel takes every table packed into one int32 array and one float64 array: each array
-# argument costs a type check and a reference count on every call from Python, and separate
-# per-node functions would cost the same per character, so the scan is written out in the
-# kernel's loop. Layout of the int table: a header of offsets, then root, nodes, edges, keys and
+# argument costs a type check and a reference count on every call from Python (and a helper
+# taking several arrays costs the same per character, which is why `_goto` takes only the one
+# table and is inlined). Layout of the int table: a header of offsets, then root, nodes, edges, keys and
 # items row by row; the float table holds the params, then a row of items_f per item.
 HD_NODES, HD_EDGES, HD_KEYS, HD_ITEMS = range(4)
 ROOT = 8  # the root's 65536 entries start after the 8-entry header
@@ -721,8 +723,6 @@ class BagKernel:
         weights = np.ascontiguousarray(weights, dtype=np.float64)
         if weights.shape != (len(keys_units),) or not np.isfinite(weights).all():
             raise ValueError(f"weights must be {len(keys_units)} finite floats, one per key")
-        if any(not k or max(k) > "\uffff" for k in keys_units):
-            raise ValueError("keys_units must be non-empty strs of code units (code_units)")
         self.automaton = build_automaton(keys_units)
         no_keys = np.zeros((0, KEY), dtype=np.int32)
         no_items = np.zeros((0, ITEM), dtype=np.int32)
@@ -780,8 +780,6 @@ class UtteranceKernel:
             lo, hi = keys[:, K_ITEM_LO], keys[:, K_ITEM_HI]
             if (lo < 0).any() or (hi <= lo).any() or (hi > items_i.shape[0]).any():
                 raise ValueError("each key needs an item range 0 <= lo < hi <= len(items)")
-            if any(not k or max(k) > "\uffff" for k in keys_units):
-                raise ValueError("keys_units must be non-empty strs of code units (code_units)")
         if items_i.shape[0]:
             codes = items_i[:, I_CODE]
             if (codes < EMOTION).any() or (codes > CONTRAST).any():

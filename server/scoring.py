@@ -83,7 +83,9 @@ class Analysis(NamedTuple):
     topics: tuple[TopicScore, ...]  # highest score first
     emotion: Emotion
     combos: tuple[str, ...]  # sorted "entity+symptom" pairs found in the utterance
-    polarity: int  # -1, 0, 1: sign of valence outside params.dead_zone (analyze_document: of its model)
+    polarity: (
+        int  # -1, 0, 1: sign of valence outside params.dead_zone (analyze_document: of its model)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +337,7 @@ class Analyzer:
             items = by_key[surface]
             if len(items) > 1:
                 items.sort(key=lambda i: items_i[i][0] >= ku.NEG)
-            units = surface if max(surface) <= "\uffff" else ku.code_units(surface)
+            units = ku.code_units(surface)
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             keys_units.append(units)
             keys.append((len(units), len(surface), bounded, len(order), len(order) + len(items)))
