@@ -9,7 +9,6 @@ import signal
 import sys
 import threading
 import time
-from concurrent import futures
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,7 @@ from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
 from server.store import Store
+from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
 from server.triggers import TriggerEngine
 from server.workers import (
@@ -43,6 +43,7 @@ from server.workers import (
 )
 
 log = logging.getLogger(__name__)
+STREAM_DRAIN_S = 2.0
 SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
@@ -91,6 +92,7 @@ class Running:
     stopped: threading.Event = field(default_factory=threading.Event)
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
+    pools: StreamPools | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -117,6 +119,12 @@ class Running:
         self.health.enter_graceful_shutdown()
         self.service.triggers.stop()  # ends trigger streams now rather than after the grace
         self.server.stop(self.cfg.server.grace_s if grace is None else grace).wait()
+        if self.pools is not None:
+            # cancelled streams still run their `finally` (ending their interactions) on pool
+            # threads: let them finish before the store closes
+            if not self.pools.drain(STREAM_DRAIN_S):
+                log.warning("streams still open %.0f s after the grace period", STREAM_DRAIN_S)
+            self.pools.shutdown()
         if self.metrics_http is not None:
             self.metrics_http.stop()  # answered 503 through the grace period; scrapes end here
         if self.metrics is not None:
@@ -133,8 +141,8 @@ def server_options(cfg: Config, *, reuse_port: bool = False) -> list[tuple[str, 
         ("grpc.max_receive_message_length", limit),
         ("grpc.max_send_message_length", limit),
         ("grpc.so_reuseport", 1 if reuse_port else 0),
-        ("grpc.keepalive_time_ms", 60_000),
-        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_time_ms", int(cfg.server.keepalive_s * 1000)),
+        ("grpc.keepalive_timeout_ms", int(cfg.server.keepalive_timeout_s * 1000)),
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
     ]
@@ -212,23 +220,31 @@ def build_server(
     except (ConfigError, VocError) as exc:
         store.close()
         raise StartupError(str(exc)) from exc
-    # each trigger watcher holds a thread for its stream: give them their own on top
-    watchers = service.triggers.params.reports.max_watchers
     interactions = Interactions.from_config(service)
     service.interactions = interactions
     service.live_emotion = interactions.live_emotion
     interactions.start()
+    # every open stream holds a thread: streams get pools of their own (server/streams.py)
+    pools = StreamPools(
+        StreamLimits(
+            unary_threads=cfg.server.threads,
+            live=interactions.limits.max_streams,
+            watch=service.triggers.params.reports.max_watchers,
+            idle_s=cfg.server.stream_idle_s,
+        )
+    )
     metrics = ServerMetrics(service)
     server = grpc.server(
-        futures.ThreadPoolExecutor(
-            max_workers=cfg.server.threads + watchers, thread_name_prefix="rpc"
-        ),
+        pools.default_pool,
         options=server_options(cfg, reuse_port=reuse_port or role == "worker"),
-        maximum_concurrent_rpcs=cfg.server.threads * 64,
+        maximum_concurrent_rpcs=pools.max_concurrent_rpcs(),
     )
-    # metrics outermost (it sees auth refusals), then auth, then domain errors -> status codes
+    # metrics outermost (it sees auth refusals), then auth, then stream admission, then domain
+    # errors -> status codes; `place` puts each method on its kind's thread pool
     wrappers = [metrics.interceptor.wrap_method, *(a.wrap_method for a in auth)]
-    registry = WrappedRegistration(server, [*wrappers, ErrorInterceptor().wrap_method])
+    registry = WrappedRegistration(
+        server, [*wrappers, pools.wrap_method, ErrorInterceptor().wrap_method], place=pools.place
+    )
     if role == "worker":
         servicer = type("WorkerVocServicer", (ForwardedTriggerRpcs, VocServicer), {})(service)
         servicer.remote = service.triggers
@@ -261,7 +277,7 @@ def build_server(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
-    running = Running(server, port, cfg, store, service, hs, metrics=metrics)
+    running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
     if role != "worker":  # one process prunes the shared store
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
     running.set_serving(False)

@@ -38,8 +38,10 @@ ROLE_METHODS: Mapping[str, tuple[str, ...]] = {
 }
 # An agent token with an agent_id may only name that agent in these requests' `agent_id`.
 AGENT_BOUND = frozenset(_paths(_VOC, "GetAgentDashboard", "ReportIssue"))
-_TOKEN_KEYS = ("name", "sha256", "roles", "agent_id", "max_concurrent")
-DEFAULT_MAX_CONCURRENT = 64  # calls in flight per token; 0 in config = no limit
+_TOKEN_KEYS = ("name", "sha256", "roles", "agent_id", "max_concurrent", "max_streams")
+DEFAULT_MAX_CONCURRENT = 64  # unary calls in flight per token; 0 in config = no limit
+# open streams per token (live calls and watchers): a CTI gateway holds one per call in progress
+DEFAULT_MAX_STREAMS = 2000
 
 
 def hash_token(token: str) -> str:
@@ -57,6 +59,7 @@ class Token:
     methods: frozenset[str]
     agent_id: str = ""
     max_concurrent: int = DEFAULT_MAX_CONCURRENT
+    max_streams: int = DEFAULT_MAX_STREAMS
 
 
 def load_tokens(section: Mapping[str, Any]) -> tuple[Token, ...]:
@@ -96,15 +99,21 @@ def load_tokens(section: Mapping[str, Any]) -> tuple[Token, ...]:
         agent_id = entry.get("agent_id", "")
         if not isinstance(agent_id, str):
             raise ConfigError(f"{where} agent_id: expected a string")
-        limit = entry.get("max_concurrent", DEFAULT_MAX_CONCURRENT)
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ConfigError(f"{where} max_concurrent: expected a whole number >= 0 (0: no limit)")
+        limits = []
+        for key, default in (
+            ("max_concurrent", DEFAULT_MAX_CONCURRENT),
+            ("max_streams", DEFAULT_MAX_STREAMS),
+        ):
+            limit = entry.get(key, default)
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+                raise ConfigError(f"{where} {key}: expected a whole number >= 0 (0: no limit)")
+            limits.append(limit)
         if any(t.name == name for t in tokens):
             raise ConfigError(f"{where}: name used twice")
         if any(hmac.compare_digest(t.digest, raw) for t in tokens):
             raise ConfigError(f"{where} sha256: same token as another entry")
         methods = frozenset(m for r in roles for m in ROLE_METHODS[r])
-        tokens.append(Token(name, raw, tuple(roles), methods, agent_id, limit))
+        tokens.append(Token(name, raw, tuple(roles), methods, agent_id, *limits))
     return tuple(tokens)
 
 
@@ -126,9 +135,13 @@ class AuthInterceptor:
         if not tokens:
             raise ValueError("AuthInterceptor needs at least one token; without tokens auth is off")
         self._tokens = tuple(tokens)
-        # per-token gates: one caller cannot take every server thread
+        # per-token gates: one caller cannot take every server thread; streams, which hold a
+        # thread of their own pool for as long as they are open, are counted apart
         self._gates = {
             t.name: threading.BoundedSemaphore(t.max_concurrent) for t in tokens if t.max_concurrent
+        }
+        self._stream_gates = {
+            t.name: threading.BoundedSemaphore(t.max_streams) for t in tokens if t.max_streams
         }
 
     def authenticate(self, metadata: Iterable[tuple[str, Any]] | None) -> Token | None:
@@ -156,7 +169,9 @@ class AuthInterceptor:
         if method.startswith("/grpc."):
             return handler  # health checking and reflection stay open
         bound = method in AGENT_BOUND
-        gates = self._gates
+        long_lived = handler.response_streaming  # live-call streams and trigger watchers
+        gates = self._stream_gates if long_lived else self._gates
+        busy = _busy_streams if long_lived else _busy
 
         def admit(context: grpc.ServicerContext) -> Token:
             token = self.authenticate(context.invocation_metadata())
@@ -184,7 +199,7 @@ class AuthInterceptor:
                 if gate is None:
                     return behavior(request, context)
                 if not gate.acquire(blocking=False):
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, _busy(token))
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, busy(token))
                 try:
                     return behavior(request, context)
                 finally:
@@ -200,7 +215,7 @@ class AuthInterceptor:
                     yield from behavior(request, context)
                     return
                 if not gate.acquire(blocking=False):
-                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, _busy(token))
+                    context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, busy(token))
                 try:
                     yield from behavior(request, context)
                 finally:
@@ -219,6 +234,10 @@ class AuthInterceptor:
 
 def _busy(token: Token) -> str:
     return f"token {token.name!r}: more than {token.max_concurrent} calls in flight"
+
+
+def _busy_streams(token: Token) -> str:
+    return f"token {token.name!r}: more than {token.max_streams} open streams (max_streams)"
 
 
 def main(argv: list[str] | None = None) -> int:

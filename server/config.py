@@ -29,6 +29,11 @@ class ServerConfig:
     log_level: str = "INFO"
     # serve on a non-loopback address without [auth] tokens (a trusted network only)
     insecure: bool = False
+    # a stream whose client sends nothing this long is ended with DEADLINE_EXCEEDED (0: never)
+    stream_idle_s: float = 900.0
+    # HTTP/2 pings find vanished clients of idle streams: every keepalive_s, dead after the timeout
+    keepalive_s: float = 60.0
+    keepalive_timeout_s: float = 20.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +186,10 @@ def _check(cfg: Config) -> None:
         raise ConfigError("[server] workers: must be 0 (one per core) or more")
     if s.threads < 1:
         raise ConfigError("[server] threads: must be at least 1")
+    if s.stream_idle_s < 0:
+        raise ConfigError("[server] stream_idle_s: must be 0 (no limit) or more seconds")
+    if s.keepalive_s < 1 or s.keepalive_timeout_s < 1:
+        raise ConfigError("[server] keepalive_s / keepalive_timeout_s: must be at least 1 second")
     if s.max_text_chars < 1 or s.max_message_bytes < 1024:
         raise ConfigError("[server] max_text_chars / max_message_bytes: too small")
     if s.default_locale not in ("zh", "en"):

@@ -78,7 +78,7 @@ class InteractionLimits:
     max_live: int = 20_000
     idle_s: float = 600.0
     sweep_s: float = 5.0
-    max_streams: int = 2_000
+    max_streams: int = 6_000  # open StreamInteraction streams, one thread each (bench.streams)
 
 
 def check_utterance(

@@ -37,7 +37,7 @@ class ReportParams:
     max_note_chars: int = 500
     max_tags: int = 256  # tags with a live window at once (kernel key slots)
     agents_per_key: int = 1024  # most distinct agents held in one tag's window
-    max_watchers: int = 32  # concurrent WatchTriggers streams (each holds a server thread)
+    max_watchers: int = 512  # concurrent WatchTriggers streams, each a thread of their own pool
     watch_queue: int = 256  # triggers buffered per watcher before it is dropped as too slow
     tags: Mapping[str, Any] = field(default_factory=dict)
 

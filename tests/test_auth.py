@@ -336,41 +336,35 @@ def test_new_command_prints_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert token.digest.hex() == auth.hash_token(secret)
 
 
-def test_per_token_concurrency_limit(tmp_path: Path) -> None:
+def test_per_token_stream_limit_is_counted_apart_from_unary_calls(tmp_path: Path) -> None:
     secret = "test-ops-limited-secret-0123456789"
-    cfg = make_config(
-        tmp_path / "store",
-        auth={"tokens": [token_entry("ops-limited", secret, ["ops"], max_concurrent=1)]},
-    )
-    running = build_server(cfg)
+    entry = token_entry("ops-limited", secret, ["ops"], max_concurrent=1, max_streams=1)
+    running = build_server(make_config(tmp_path / "store", auth={"tokens": [entry]}))
+    meta = (("authorization", f"Bearer {secret}"),)
     try:
         with VocClient(f"127.0.0.1:{running.port}", token=secret) as client:
             client.wait_until_serving()
-            stream = client.voc.WatchTriggers(
-                voc_pb2.WatchRequest(),
-                timeout=10,
-                metadata=(("authorization", f"Bearer {secret}"),),
-            )
-            deadline = time.monotonic() + 10
-            code = None
-            while time.monotonic() < deadline:  # the stream takes the token's one slot
-                try:
-                    client.list_triggers()
-                except grpc.RpcError as exc:
-                    code, details = exc.code(), exc.details()
-                    break
-                time.sleep(0.05)
-            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED and "ops-limited" in details
-            stream.cancel()
+            first = client.voc.WatchTriggers(voc_pb2.WatchRequest(), timeout=10, metadata=meta)
+            first.initial_metadata()  # admitted: the token's one stream slot is taken
+            client.list_triggers()  # an open stream does not take the unary slot
+            second = client.voc.WatchTriggers(voc_pb2.WatchRequest(), timeout=10, metadata=meta)
+            with pytest.raises(grpc.RpcError) as refused:
+                next(second)
+            assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "ops-limited" in refused.value.details()
+            assert "max_streams" in refused.value.details()
+            first.cancel()
             deadline = time.monotonic() + 10
             while time.monotonic() < deadline:  # the slot comes back when the stream ends
-                try:
-                    client.list_triggers()
+                # admitted, the stream waits for triggers until its deadline; refused, it ends at once
+                third = client.voc.WatchTriggers(voc_pb2.WatchRequest(), timeout=1, metadata=meta)
+                with pytest.raises(grpc.RpcError) as ended:
+                    next(third)
+                if ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
                     break
-                except grpc.RpcError:
-                    time.sleep(0.05)
+                time.sleep(0.05)
             else:
-                raise AssertionError("the token's slot was not released")
+                raise AssertionError("the token's stream slot was not released")
     finally:
         running.stop(grace=0.2)
 
