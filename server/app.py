@@ -21,6 +21,7 @@ import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server.auth import AuthInterceptor, is_loopback, load_tokens
 from server.config import Config, ConfigError, load_config
+from server.delivery import Delivery, DeliveryParams
 from server.engine import Engine
 from server.errors import StartupError, VocError
 from server.feedback import prune_idempotency
@@ -93,6 +94,7 @@ class Running:
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
     pools: StreamPools | None = None
+    delivery: Delivery | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -130,6 +132,8 @@ class Running:
         if self.metrics is not None:
             self.metrics.close()
         self.service.interactions.stop()
+        if self.delivery is not None:
+            self.delivery.stop()  # a post in flight is retried after the restart
         self.store.close()
         self.stopped.set()
         log.info("server stopped")
@@ -203,6 +207,11 @@ def build_server(
         )
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
+    try:
+        delivery = DeliveryParams.from_section(cfg.delivery)
+    except ConfigError as exc:
+        store.close()
+        raise StartupError(str(exc)) from exc
     try:
         engine = engine or Engine(cfg)
     except ValueError as exc:
@@ -278,8 +287,10 @@ def build_server(
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
-    if role != "worker":  # one process prunes the shared store
+    if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
+        if delivery.routes:
+            running.delivery = Delivery(delivery, store, registry=metrics.registry).start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:

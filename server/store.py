@@ -17,7 +17,7 @@ from server.errors import StoreFullError, StoreUnavailableError
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta")
+DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta", "outbox")
 _MAX_MAP_BYTES = 1 << 40
 T = TypeVar("T")
 
