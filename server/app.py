@@ -20,6 +20,7 @@ from grpc_reflection.v1alpha import reflection
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server.auth import AuthInterceptor, is_loopback, load_tokens
+from server.board import Board, BoardParams
 from server.config import Config, ConfigError, load_config
 from server.delivery import Delivery, DeliveryParams
 from server.engine import Engine
@@ -95,6 +96,7 @@ class Running:
     metrics_http: MetricsHttp | None = None
     pools: StreamPools | None = None
     delivery: Delivery | None = None
+    board: Board | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -132,6 +134,8 @@ class Running:
         if self.metrics is not None:
             self.metrics.close()
         self.service.interactions.stop()
+        if self.board is not None:
+            self.board.stop()
         if self.delivery is not None:
             self.delivery.stop()  # a post in flight is retried after the restart
         self.store.close()
@@ -209,6 +213,7 @@ def build_server(
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
     try:
         delivery = DeliveryParams.from_section(cfg.delivery)
+        board = BoardParams.from_section(cfg.board)
     except ConfigError as exc:
         store.close()
         raise StartupError(str(exc)) from exc
@@ -286,11 +291,22 @@ def build_server(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
+    ops_board = None
+    if board.listen and role != "worker":  # the board lives beside the trigger engine
+        try:
+            ops_board = Board(board, service, load_tokens(cfg.auth))
+        except ConfigError as exc:
+            server.stop(None)
+            store.close()
+            hint = '(set [board] listen, VOC_BOARD_LISTEN, or "" for no board)'
+            raise StartupError(f"{exc} {hint}") from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:
             running.delivery = Delivery(delivery, store, registry=metrics.registry).start()
+        if ops_board is not None:
+            running.board = ops_board.start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:

@@ -109,6 +109,8 @@ class Config:
     routing: Mapping[str, Any] = field(default_factory=dict)
     # [delivery] and [[delivery.routes]]: where fired triggers are posted (server/delivery.py)
     delivery: Mapping[str, Any] = field(default_factory=dict)
+    # [board]: the ops board's HTTP port and SLA deadlines (server/board.py)
+    board: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -120,7 +122,16 @@ _SECTIONS = {
     "metrics": MetricsConfig,
     "tls": TlsConfig,
 }
-_FREE_SECTIONS = ("emotion", "live", "reports", "weak_signals", "routing", "auth", "delivery")
+_FREE_SECTIONS = (
+    "emotion",
+    "live",
+    "reports",
+    "weak_signals",
+    "routing",
+    "auth",
+    "delivery",
+    "board",
+)
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 
 
