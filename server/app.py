@@ -32,6 +32,7 @@ from server.metrics import MetricsHttp, ServerMetrics
 from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
+from server.sla import SlaParams
 from server.store import Store
 from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
@@ -214,6 +215,7 @@ def build_server(
     try:
         delivery = DeliveryParams.from_section(cfg.delivery)
         board = BoardParams.from_section(cfg.board)
+        sla = SlaParams.from_section(cfg.sla)
     except ConfigError as exc:
         store.close()
         raise StartupError(str(exc)) from exc
@@ -294,7 +296,7 @@ def build_server(
     ops_board = None
     if board.listen and role != "worker":  # the board lives beside the trigger engine
         try:
-            ops_board = Board(board, service, load_tokens(cfg.auth))
+            ops_board = Board(board, sla, service, load_tokens(cfg.auth))
         except ConfigError as exc:
             server.stop(None)
             store.close()
@@ -304,7 +306,7 @@ def build_server(
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:
-            running.delivery = Delivery(delivery, store, registry=metrics.registry).start()
+            running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
         if ops_board is not None:
             running.board = ops_board.start()
     running.set_serving(False)

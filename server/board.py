@@ -45,6 +45,7 @@ from server.config import ConfigError
 from server.delivery import deliveries_of
 from server.errors import VocError, http_status
 from server.privacy import mask_pii
+from server.sla import SlaParams, is_red
 from server.trigger_rules import since_key
 
 log = logging.getLogger(__name__)
@@ -62,11 +63,6 @@ _HEARTBEAT_S = 15.0
 @dataclass(frozen=True, slots=True)
 class BoardParams:
     listen: str = "127.0.0.1:8080"
-    # response deadlines by level, seconds (seeds: red issues answered within 2 h, product
-    # issues within 48 h); a trigger past its deadline and not acknowledged is overdue
-    respond_p0_s: int = 7200
-    respond_p1_s: int = 172_800
-    respond_p2_s: int = 604_800
     agents: int = 20  # agents' CSAT dashboards shown, most recently rated first
 
     @classmethod
@@ -77,15 +73,10 @@ class BoardParams:
         params = cls(**section)
         if not isinstance(params.listen, str):
             raise ConfigError('[board] listen: expected "HOST:PORT" or "" (off)')
-        for name in ("respond_p0_s", "respond_p1_s", "respond_p2_s", "agents"):
-            value = getattr(params, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"[board] {name}: expected a whole number >= 1")
+        value = params.agents
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError("[board] agents: expected a whole number >= 1")
         return params
-
-    def respond_ms(self, level: str) -> int:
-        seconds = {"P0": self.respond_p0_s, "P1": self.respond_p1_s}.get(level, self.respond_p2_s)
-        return seconds * 1000
 
 
 def _hash(secret: str) -> bytes:
@@ -95,9 +86,10 @@ def _hash(secret: str) -> bytes:
 class BoardState:
     """What the page shows, read from the store and the trigger engine."""
 
-    def __init__(self, service: Any, params: BoardParams) -> None:
+    def __init__(self, service: Any, params: BoardParams, sla: SlaParams) -> None:
         self.service = service
         self.params = params
+        self.sla = sla
 
     def triggers(self, now: int) -> list[dict[str, Any]]:
         store = self.service.store
@@ -106,7 +98,8 @@ class BoardState:
         for _, t in reversed(found):
             if t["state"] == "RESOLVED" or t["level"] not in ("P0", "P1"):
                 continue
-            due = t["fired_ms"] + self.params.respond_ms(t["level"])
+            red = t["level"] == "P0" or is_red(store, t)
+            due = t["fired_ms"] + self.sla.respond_ms(t, red)
             out.append(
                 {
                     "id": t["id"],
@@ -120,6 +113,7 @@ class BoardState:
                     "fired_ms": t["fired_ms"],
                     "respond_by_ms": due,
                     "overdue": t["state"] == "OPEN" and now > due,
+                    "red": red,
                     "acked_by": t.get("acked_by", ""),
                     "deliveries": [
                         {k: d[k] for k in ("owner", "type", "state", "attempts", "last_error")}
@@ -141,11 +135,7 @@ class BoardState:
         rows = []
         for owner, items in sorted(by_owner.items()):
             acked = [t for t in items if t.get("acked_ms")]
-            on_time = [
-                t
-                for t in acked
-                if t["acked_ms"] - t["fired_ms"] <= self.params.respond_ms(t["level"])
-            ]
+            on_time = [t for t in acked if t["acked_ms"] - t["fired_ms"] <= self.sla.respond_ms(t)]
             resolved = [t for t in items if t["state"] == "RESOLVED"]
             to_ack = [(t["acked_ms"] - t["fired_ms"]) / 60_000 for t in acked]
             rows.append(
@@ -221,10 +211,12 @@ class BoardState:
 class Board:
     """The board's HTTP server on a thread of its own; `stop()` ends it."""
 
-    def __init__(self, params: BoardParams, service: Any, tokens: Sequence[Token]) -> None:
+    def __init__(
+        self, params: BoardParams, sla: SlaParams, service: Any, tokens: Sequence[Token]
+    ) -> None:
         self.params = params
         self.service = service
-        self.state = BoardState(service, params)
+        self.state = BoardState(service, params, sla)
         self._tokens = tuple(t for t in tokens if BOARD_ROLES & set(t.roles))
         self._auth = bool(tokens)
         self._changed = threading.Event()

@@ -111,6 +111,8 @@ class Config:
     delivery: Mapping[str, Any] = field(default_factory=dict)
     # [board]: the ops board's HTTP port and SLA deadlines (server/board.py)
     board: Mapping[str, Any] = field(default_factory=dict)
+    # [sla]: response deadlines and escalation owners (server/sla.py)
+    sla: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -131,6 +133,7 @@ _FREE_SECTIONS = (
     "auth",
     "delivery",
     "board",
+    "sla",
 )
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 

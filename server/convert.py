@@ -74,6 +74,7 @@ def trigger_pb(t: dict[str, Any]) -> voc_pb2.Trigger:
                 last_error=d["last_error"],
                 delivered_ms=d["delivered_ms"],
                 next_ms=d["next_ms"] if d["state"] == "RETRYING" else 0,
+                escalation=d.get("escalation", False),
             )
             for d in t.get("deliveries", ())
         ],

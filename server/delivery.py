@@ -39,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from server.config import ConfigError
 from server.privacy import mask_pii
+from server.sla import SlaParams, is_red
 from server.store import SCHEMA_VERSION, Store, WriteTxn
 from server.trigger_rules import LEVELS, level_rank, since_key
 
@@ -53,6 +54,7 @@ _RESCAN_MS = 60_000
 _SNIPPETS = 3
 _SNIPPET_CHARS = 120
 _RETRY_STATUS = frozenset({408, 425, 429})
+_ESCALATE_HORIZON_MS = 30 * 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +81,13 @@ class DeliveryParams:
     max_backoff_s: float = 300.0
     max_attempts: int = 20
     poll_s: float = 0.2
+    escalate_every_s: float = 5.0  # how often overdue triggers are looked for ([sla])
 
     @classmethod
     def from_section(cls, section: Mapping[str, Any]) -> DeliveryParams:
         where = "[delivery]"
         known = {"routes", "board_url", "min_level", "timeout_s", "backoff_s", "max_backoff_s"}
-        known |= {"max_attempts", "poll_s"}
+        known |= {"max_attempts", "poll_s", "escalate_every_s"}
         unknown = set(section) - known
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}")
@@ -101,6 +104,7 @@ class DeliveryParams:
             max_backoff_s=_number(section, "max_backoff_s", 300.0),
             max_attempts=int(_number(section, "max_attempts", 20)),
             poll_s=_number(section, "poll_s", 0.2),
+            escalate_every_s=_number(section, "escalate_every_s", 5.0),
         )
         if params.min_level not in LEVELS:
             raise ConfigError(f"{where} min_level: must be one of {', '.join(LEVELS)}")
@@ -142,14 +146,27 @@ def _route(i: int, entry: Any) -> Route:
 # -- messages -------------------------------------------------------------------------------
 
 
-def outbox_key(trigger_id: str, route: int) -> bytes:
-    return f"{trigger_id}/{route:03d}".encode()
+def outbox_key(trigger_id: str, route: int, escalation: bool = False) -> bytes:
+    return f"{trigger_id}/{'e' if escalation else ''}{route:03d}".encode()
 
 
 def message_text(
-    trigger: Mapping[str, Any], snippets: Sequence[str], route: Route, board: str
+    trigger: Mapping[str, Any],
+    snippets: Sequence[str],
+    route: Route,
+    board: str,
+    escalation: bool = False,
 ) -> str:
-    """The owner's message: level, tag, distinct agents, window, examples, id and board link."""
+    """The owner's message: level, tag, distinct agents, window, examples, id and board link;
+    an escalation (no response by the deadline) says so first."""
+    text = _message(trigger, snippets, route, board)
+    if escalation:
+        overdue = "【超时未响应，已升级】" if route.locale == "zh" else "[OVERDUE, escalated] "
+        text = overdue + text
+    return text
+
+
+def _message(trigger: Mapping[str, Any], snippets: Sequence[str], route: Route, board: str) -> str:
     key, count, window_s = mask_pii(trigger["key"]), trigger["count"], trigger["window_s"]
     minutes = max(1, round(window_s / 60))
     if route.locale == "zh":
@@ -242,13 +259,16 @@ class Delivery:
         params: DeliveryParams,
         store: Store,
         *,
+        sla: SlaParams | None = None,
         registry: CollectorRegistry | None = None,
         clock: Callable[[], int] = lambda: int(time.time() * 1000),
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.params = params
         self.store = store
+        self.sla = sla or SlaParams()
         self.clock = clock
+        self._escalated_at = 0.0
         self._client = httpx.Client(timeout=params.timeout_s, transport=transport)
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -280,6 +300,9 @@ class Delivery:
         while not self._stop.is_set():
             try:
                 self.enqueue()
+                if time.monotonic() - self._escalated_at >= self.params.escalate_every_s:
+                    self._escalated_at = time.monotonic()
+                    self.escalate()
                 self.send_due()
             except Exception:  # the loop must outlive one bad record or a store hiccup
                 log.exception("delivery loop failed; retrying")
@@ -313,6 +336,43 @@ class Delivery:
 
         return self.store.write(work)
 
+    def escalate(self) -> int:
+        """Outbox records for triggers still OPEN past their response deadline: the owner's
+        routes again and the next owner's (`[sla.escalate_to]`), once each."""
+        params, sla, now = self.params, self.sla, self.clock()
+        max_rank = level_rank(params.min_level)
+        found = self.store.scan("triggers", since_key(now - _ESCALATE_HORIZON_MS), limit=50_000)
+        overdue = []
+        for _, t in found:
+            if t["state"] != "OPEN" or level_rank(t["level"]) > max_rank:
+                continue
+            red = t["level"] == "P0" or is_red(self.store, t)
+            if sla.overdue(t, now, red):
+                overdue.append(t)
+        if not overdue:
+            return 0
+
+        def work(tx: WriteTxn) -> int:
+            added = 0
+            for t in overdue:
+                owners = {t["owner"], sla.escalate_to.get(t["owner"], t["owner"])}
+                for i, route in enumerate(params.routes):
+                    if route.owner != "*" and route.owner not in owners:
+                        continue
+                    okey = outbox_key(t["id"], i, escalation=True)
+                    if tx.get("outbox", okey) is None:
+                        record = _record(t, i, route, now) | {"escalation": True}
+                        if route.owner == "*":
+                            record["owner"] = sla.escalate_to.get(t["owner"], t["owner"])
+                        tx.put("outbox", okey, record)
+                        added += 1
+            return added
+
+        added = self.store.write(work)
+        if added:
+            log.warning("overdue triggers escalated", extra={"deliveries": added})
+        return added
+
     def send_due(self) -> int:
         """Posts every record whose time has come; returns how many were attempted."""
         now = self.clock()
@@ -338,7 +398,8 @@ class Delivery:
         if trigger is None:
             self._save(key, rec | {"state": "FAILED", "last_error": "trigger no longer stored"})
             return
-        text = message_text(trigger, self._snippets(trigger), route, params.board_url)
+        escalation = bool(rec.get("escalation"))
+        text = message_text(trigger, self._snippets(trigger), route, params.board_url, escalation)
         url, headers, body = build_request(route, trigger, text, self.clock())
         retry, error = False, ""
         try:
@@ -424,6 +485,7 @@ def _record(trigger: Mapping[str, Any], index: int, route: Route, now: int) -> d
         "last_ms": 0,
         "delivered_ms": 0,
         "last_error": "",
+        "escalation": False,
     }
 
 

@@ -295,6 +295,58 @@ def test_a_robot_error_code_in_a_200_reply_is_retried(engine, tmp_path) -> None:
         receiver.close()
 
 
+def test_an_overdue_trigger_is_escalated_to_the_next_owner(engine, tmp_path, receiver) -> None:
+    cto = Receiver()
+    routes = [
+        {"owner": "tech-oncall", "type": "webhook", "url": receiver.url()},
+        {"owner": "cto-office", "type": "webhook", "url": cto.url(), "locale": "en"},
+    ]
+    cfg = make_config(
+        tmp_path / "store",
+        delivery={**FAST, "escalate_every_s": 0.1, "routes": routes},
+        sla={"respond_p0_s": 1, "escalate_to": {"tech-oncall": "cto-office"}},
+    )
+    running = build_server(cfg, engine=engine)
+    try:
+        fired = fire_p0(running)
+        wait_until(lambda: len(receiver.requests) == 2 and len(cto.requests) == 1)
+        first, reminder = receiver.bodies()
+        assert not first["text"].startswith("【超时") and reminder["text"].startswith(
+            "【超时未响应"
+        )
+        (escalated,) = cto.bodies()
+        assert escalated["text"].startswith("[OVERDUE, escalated] [P0]")
+        assert escalated["trigger"]["id"] == fired
+        wait_until(lambda: sum(d.state == "DELIVERED" for d in deliveries(running, fired)) == 3)
+        assert sorted(d.escalation for d in deliveries(running, fired)) == [False, True, True]
+        time.sleep(0.5)
+        assert len(receiver.requests) == 2 and len(cto.requests) == 1  # once each
+    finally:
+        running.stop(grace=0.2)
+        cto.close()
+
+
+def test_an_acknowledged_trigger_is_not_escalated(engine, tmp_path, receiver) -> None:
+    cfg = make_config(
+        tmp_path / "store",
+        delivery={
+            **FAST,
+            "escalate_every_s": 0.1,
+            "routes": [{"owner": "*", "type": "webhook", "url": receiver.url()}],
+        },
+        sla={"respond_p0_s": 1},
+    )
+    running = build_server(cfg, engine=engine)
+    try:
+        fired = fire_p0(running)
+        with VocClient(f"127.0.0.1:{running.port}") as c:
+            c.voc.AckTrigger(voc_pb2.AckTriggerRequest(trigger_id=fired, by="lead"), timeout=5)
+        time.sleep(1.6)
+        assert len(receiver.requests) == 1
+    finally:
+        running.stop(grace=0.2)
+
+
 @pytest.mark.parametrize(
     ("route", "field"),
     [

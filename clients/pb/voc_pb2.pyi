@@ -487,7 +487,7 @@ class Trigger(_message.Message):
     def __init__(self, trigger_id: _Optional[str] = ..., level: _Optional[_Union[TriggerLevel, str]] = ..., kind: _Optional[_Union[TriggerKind, str]] = ..., key: _Optional[str] = ..., count: _Optional[int] = ..., window_s: _Optional[int] = ..., first_ms: _Optional[int] = ..., fired_ms: _Optional[int] = ..., owner: _Optional[str] = ..., message: _Optional[str] = ..., sample_agent_ids: _Optional[_Iterable[str]] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[TriggerState, str]] = ..., acked_by: _Optional[str] = ..., acked_ms: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
 class Delivery(_message.Message):
-    __slots__ = ("owner", "type", "state", "attempts", "last_error", "delivered_ms", "next_ms")
+    __slots__ = ("owner", "type", "state", "attempts", "last_error", "delivered_ms", "next_ms", "escalation")
     OWNER_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -495,6 +495,7 @@ class Delivery(_message.Message):
     LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_MS_FIELD_NUMBER: _ClassVar[int]
     NEXT_MS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
     owner: str
     type: str
     state: str
@@ -502,7 +503,8 @@ class Delivery(_message.Message):
     last_error: str
     delivered_ms: int
     next_ms: int
-    def __init__(self, owner: _Optional[str] = ..., type: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_ms: _Optional[int] = ..., next_ms: _Optional[int] = ...) -> None: ...
+    escalation: bool
+    def __init__(self, owner: _Optional[str] = ..., type: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_ms: _Optional[int] = ..., next_ms: _Optional[int] = ..., escalation: _Optional[bool] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("min_level", "since_ms")
