@@ -11,7 +11,6 @@ unary calls of one client channel: gRPC keeps one connection per channel).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import hashlib
 import logging
 import os
@@ -226,14 +225,24 @@ def free_port() -> int:
 def _child(run: Callable[[], Any]) -> int:
     """Forks a child that runs `run()` (which blocks until the child's server stopped)."""
     parent = os.getpid()
-    pid = os.fork()
+    # a stop signal must not reach the child while it still has the supervisor's handler (which
+    # would only set the supervisor's flag in the child's copy): blocked across the fork, it is
+    # delivered once the child has the default action back
+    signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if pid:
         return pid
     code = 1
     try:
-        _die_with_parent(parent)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in signals:
             signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _die_with_parent(parent)
         code = run() or 0
     except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
         log.exception("worker process failed")
@@ -268,7 +277,7 @@ def _die_with_parent(parent: int) -> None:
     """A supervisor killed with SIGKILL takes its children along (Linux PR_SET_PDEATHSIG), so no
     orphan keeps the port or the store."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the loaded libc; find_library would fork
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         log.warning("cannot tie worker lifetime to the supervisor on this platform")
@@ -348,12 +357,24 @@ class Supervisor:
     """Runs each named child in its own forked process and starts it again when it dies, after
     an exponential backoff, until a signal stops them all (workers first, then the owner).
 
-    A child that keeps dying young (MAX_YOUNG_DEATHS times in a row, each within STABLE_AFTER_S
+    A child that keeps dying young (max_young_deaths times in a row, each within stable_after_s
     of its start: a broken config or store, not a crash) makes the supervisor stop everything.
     """
 
-    def __init__(self, runs: dict[str, Callable[[], Any]]) -> None:
+    def __init__(
+        self,
+        runs: dict[str, Callable[[], Any]],
+        *,
+        restart_delay_s: float = RESTART_DELAY_S,
+        max_delay_s: float = RESTART_DELAY_MAX_S,
+        stable_after_s: float = STABLE_AFTER_S,
+        max_young_deaths: int = MAX_YOUNG_DEATHS,
+    ) -> None:
         self.runs = runs
+        self.restart_delay_s = restart_delay_s
+        self.max_delay_s = max_delay_s
+        self.stable_after_s = stable_after_s
+        self.max_young_deaths = max_young_deaths
         self.children: dict[int, str] = {}
         self._started: dict[str, float] = {}
         self._young_deaths: dict[str, int] = dict.fromkeys(runs, 0)
@@ -383,8 +404,17 @@ class Supervisor:
     def run(self, grace_s: float) -> int:
         """Supervises until SIGTERM/SIGINT (SIGHUP is passed on), then stops the children;
         1 when it gave up on a child or a child did not stop cleanly."""
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, self.on_signal)
+        previous = {
+            sig: signal.signal(sig, self.on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            return self._supervise(grace_s)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _supervise(self, grace_s: float) -> int:
         failed = False
         while not self.stopping.is_set():
             try:
@@ -405,10 +435,10 @@ class Supervisor:
         if name is None:
             return True
         now = time.monotonic()
-        if now - self._started[name] >= STABLE_AFTER_S:
+        if now - self._started[name] >= self.stable_after_s:
             self._young_deaths[name] = 0
         deaths = self._young_deaths[name]
-        if deaths >= MAX_YOUNG_DEATHS:
+        if deaths >= self.max_young_deaths:
             log.error(
                 "%s (pid %d) %s, the %d-th time in a row soon after its start; stopping the rest",
                 name,
@@ -417,11 +447,11 @@ class Supervisor:
                 deaths + 1,
             )
             return False
-        delay = min(RESTART_DELAY_S * 2**deaths, RESTART_DELAY_MAX_S)
+        delay = min(self.restart_delay_s * 2**deaths, self.max_delay_s)
         self._young_deaths[name] = deaths + 1
         self._due[name] = now + delay
         log.error(
-            "%s (pid %d) %s; restarting it in %.1f s",
+            "%s (pid %d) %s; restarting it in %.2f s",
             name,
             pid,
             describe_exit(status),
@@ -454,7 +484,9 @@ class Supervisor:
                 while time.monotonic() < deadline:
                     done, status = os.waitpid(pid, os.WNOHANG)
                     if done:
-                        failed |= status != 0
+                        # a child still starting has no handler yet: SIGTERM ends it as asked
+                        code = os.waitstatus_to_exitcode(status)
+                        failed |= code not in (0, -signal.SIGTERM)
                         break
                     time.sleep(0.05)
                 else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -20,7 +21,7 @@ import pytest
 from clients.client import VocClient
 from clients.pb import voc_pb2
 from server.errors import StartupError
-from server.workers import _claim, children_of, free_port
+from server.workers import Supervisor, _claim, children_of, free_port
 
 T = TypeVar("T")
 
@@ -236,3 +237,59 @@ def test_dead_workers_and_owner_come_back_and_the_port_is_free_at_once(tmp_path:
         assert "address already in use" not in again.log.lower()
     finally:
         server.stop()
+
+
+def _exit_with(code: int) -> Callable[[], int]:
+    return lambda: code
+
+
+def _serve_until_sigterm() -> None:
+    """A stand-in child that stops cleanly on SIGTERM, as a server process does."""
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
+    time.sleep(60)
+    os._exit(2)
+
+
+def test_supervisor_backs_off_and_gives_up_on_a_child_that_keeps_dying(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="server.workers")
+    supervisor = Supervisor(
+        {"broken": _exit_with(3)}, restart_delay_s=0.01, max_delay_s=0.04, max_young_deaths=4
+    )
+    supervisor.start_all()
+    assert supervisor.run(grace_s=0) == 1
+    delays = [r.restart_in_s for r in caplog.records if hasattr(r, "restart_in_s")]
+    assert delays == [0.01, 0.02, 0.04, 0.04]
+    assert "exited with status 3, the 5-th time in a row" in caplog.text
+    assert supervisor.children == {}
+
+
+def test_supervisor_restarts_a_killed_child_and_stops_cleanly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="server.workers")
+    supervisor = Supervisor(
+        {"owner": _serve_until_sigterm, "worker-0": _serve_until_sigterm}, restart_delay_s=0.05
+    )
+    supervisor.start_all()
+    first = supervisor.pid_of("worker-0")
+    restarted: list[int] = []
+
+    def kill_then_stop() -> None:
+        os.kill(first, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pid = supervisor.pid_of("worker-0")
+            if pid not in (0, first):
+                restarted.append(pid)
+                break
+            time.sleep(0.02)
+        supervisor.stopping.set()
+
+    threading.Thread(target=kill_then_stop).start()
+    assert supervisor.run(grace_s=1) == 0
+    assert restarted and restarted[0] != first
+    assert f"worker-0 (pid {first}) was killed by SIGKILL; restarting it in 0.05 s" in caplog.text
+    assert f"worker-0 restarted (pid {restarted[0]})" in caplog.text
+    assert supervisor.children == {}
