@@ -43,8 +43,13 @@ def _card_span(match: re.Match[str]) -> int:
 _PATTERNS: tuple[tuple[re.Pattern[str], str, Callable[[re.Match[str]], int] | None], ...] = (
     # e-mail first: its digits must not be taken for a phone number; the local part stops at
     # CJK text (邮箱zhang@qq.com), unless it is all CJK (张三@例子.中国)
-    (re.compile(rf"[^\W{_CJK}]+(?:[.%+-]+[^\W{_CJK}]+)*@{_DOMAIN}"), "[email]", None),
-    (re.compile(rf"[\w.%+-]+@{_DOMAIN}"), "[email]", None),
+    # (the lookbehinds start a match only where a local part can begin: linear, not quadratic)
+    (
+        re.compile(rf"(?<![^\W{_CJK}])(?<![.%+-])[^\W{_CJK}]+(?:[.%+-]+[^\W{_CJK}]+)*@{_DOMAIN}"),
+        "[email]",
+        None,
+    ),
+    (re.compile(rf"(?<![\w.%+-])[\w.%+-]+@{_DOMAIN}"), "[email]", None),
     # PRC resident ID: 17 digits and a digit or X, possibly grouped 6-8-4 or 6-4-4-4
     (
         re.compile(
@@ -83,6 +88,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str, Callable[[re.Match[str]], int] | No
 # Full-width forms (typed with a Chinese IME: digits, letters, ＋－＠．（）) are matched as their
 # ASCII twins; the mapping is one character to one, so match positions hold in the original text.
 _HALF_WIDTH = str.maketrans({**{chr(0xFF01 + i): chr(0x21 + i) for i in range(94)}, "\u3000": " "})
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
 _HAS_DIGIT_OR_AT = re.compile(r"[\d@＠]")
 
 
@@ -90,8 +96,11 @@ def mask_pii(text: str) -> str:
     """The text with personal identifiers replaced by [email], [id], [card] or [phone]."""
     if not text or _HAS_DIGIT_OR_AT.search(text) is None:
         return text
-    probe = text.translate(_HALF_WIDTH)
+    probe = text.translate(_HALF_WIDTH) if _FULL_WIDTH.search(text) else text
+    has_at = "@" in probe
     for pattern, replacement, span in _PATTERNS:
+        if replacement == "[email]" and not has_at:
+            continue
         kept: list[str] = []
         probed: list[str] = []
         last = 0
