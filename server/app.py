@@ -14,8 +14,10 @@ from typing import Any
 
 import grpc
 import orjson
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
@@ -51,6 +53,31 @@ SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
 )
+REFLECTED_FILES = (
+    voc_pb2.DESCRIPTOR,
+    admin_pb2.DESCRIPTOR,
+    health_pb2.DESCRIPTOR,
+    reflection_pb2.DESCRIPTOR,
+)
+
+
+def public_descriptor_pool() -> descriptor_pool.DescriptorPool:
+    """A pool with the public protos and their imports only: reflection on the default pool
+    would describe every imported proto, the internal Owner API included."""
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(file: FileDescriptor) -> None:
+        if file.name in added:
+            return
+        for dependency in file.dependencies:
+            add(dependency)
+        pool.AddSerializedFile(file.serialized_pb)
+        added.add(file.name)
+
+    for file in REFLECTED_FILES:
+        add(file)
+    return pool
 
 
 class JsonFormatter(logging.Formatter):
@@ -278,6 +305,7 @@ def build_server(
             reflection.SERVICE_NAME,
         ),
         registry,
+        pool=public_descriptor_pool(),
     )
     try:
         if creds is None:

@@ -212,7 +212,7 @@ class Interactions:
             if u.speaker == "CUSTOMER":
                 live.customer_spoke = True
             if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
-                live.snippet = mask_pii(u.text[:200])
+                live.snippet = mask_pii(u.text)[:200]
         triggers: tuple[dict[str, Any], ...] = ()
         if u.speaker == "CUSTOMER" and (analysis.topics or analysis.combos):
             observe = getattr(svc, "observe_utterance", None)

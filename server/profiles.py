@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,10 @@ MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 256
 MAX_NAME_CHARS = 128
 FUTURE_SLACK_MS = 5 * 60_000  # how far ahead of ours a caller's clock may be
+# Names and attribute keys are printed on agents' screens and terminals: no C0 or C1 controls
+# (ESC opens terminal escape sequences), no DEL, no line or paragraph separators, and none of
+# the bidi marks, embeddings, overrides and isolates that reorder what the agent reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,12 @@ def check_id(field_name: str, value: str, max_chars: int, *, required: bool = Tr
     return value
 
 
+def check_no_controls(field_name: str, value: str) -> None:
+    """Raises InvalidArgument naming the field when the text holds a control character."""
+    if _CONTROLS.search(value) is not None:
+        raise InvalidArgument(field_name, "contains control characters")
+
+
 def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
     """Validates one CRM profile; raises InvalidArgument naming the field."""
     cid = check_id("customer_id", profile.customer_id, max_id_chars)
@@ -59,6 +70,7 @@ def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
         raise InvalidArgument("tier", f"must be one of {', '.join(TIERS)}, got {profile.tier!r}")
     if len(profile.name) > MAX_NAME_CHARS:
         raise InvalidArgument("name", f"longer than {MAX_NAME_CHARS} characters")
+    check_no_controls("name", profile.name)
     locale = profile.locale.strip().lower()
     if locale and locale not in LOCALES:
         raise InvalidArgument("locale", f"must be zh or en, got {profile.locale!r}")
@@ -67,6 +79,7 @@ def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
     for key, value in profile.attributes.items():
         if not key or len(key) > 64 or len(str(value)) > MAX_ATTRIBUTE_CHARS:
             raise InvalidArgument(f"attributes[{key!r}]", "empty key or value too long")
+        check_no_controls(f"attributes[{ascii(key)}]", key)
     return ProfileIn(cid, tier, profile.name.strip(), locale, dict(profile.attributes))
 
 

@@ -191,7 +191,7 @@ def check_report(r: ReportIn, params: TriggerParams, *, now_ms: int, max_id_char
     p = params.reports
     if len(r.tag) > p.max_tag_chars * 4:
         raise InvalidArgument("tag", f"longer than {p.max_tag_chars} characters")
-    tag = normalize_tag(r.tag)
+    tag = mask_pii(normalize_tag(r.tag))
     if not tag:
         raise InvalidArgument("tag", "is required")
     if len(tag) > p.max_tag_chars:
