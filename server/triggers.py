@@ -4,6 +4,10 @@ Rules (numbers from [reports], [weak_signals], [routing]; see server/trigger_rul
 
 * P0 AGENT_REPORTS: a tag fires when `threshold` distinct agents (default 10) have reported it
   within `window_s` (default 300 s). One agent counts once per window however often it clicks.
+  Windows run on the server's clock: a report dated ahead of it counts at the server's now (the
+  journal keeps the claimed time as ``sent``), one dated back inside the window counts at its
+  own time and leaves the window sooner; no report moves a window past now, so no single agent
+  can push the reports of others out early.
 * P1 WEAK_SIGNAL: a topic or entity+symptom combination fires when its count in the current
   bucket is ``>= min_count`` and ``>= growth_ratio * max(baseline, floor)``.
 * Episodes: a key fires once, then stays quiet while its episode lasts. A P0 episode ends when a
@@ -198,11 +202,15 @@ class TriggerEngine:
         """Counts one checked report (see trigger_rules.check_report), journals it and returns
         the ack; fires the tag's P0 if this report completes the threshold."""
         rule = self.params.rule_for(r.tag)
+        # The window runs on the server's clock: a report dated ahead of it (clock drift, or an
+        # agent trying to push everyone else's reports out) counts as arriving now, so t_max
+        # never passes now and no report can expire another agent's early.
+        ts = min(r.ts_ms, self.clock())
         idem_key = b"r:" + r.report_id.encode()
         fingerprint = _fingerprint(r)
         episode_name = "r:" + r.tag
         episode_key = b"ep:" + episode_name.encode()
-        journal_key = r.ts_ms.to_bytes(8, "big") + r.report_id.encode()
+        journal_key = ts.to_bytes(8, "big") + r.report_id.encode()
         record = {
             "v": SCHEMA_VERSION,
             "id": r.report_id,
@@ -211,25 +219,27 @@ class TriggerEngine:
             "c": r.customer_id,
             "i": r.interaction_id,
             "n": r.note,
-            "t": r.ts_ms,
+            "t": ts,
         }
+        if ts != r.ts_ms:
+            record["sent"] = r.ts_ms  # the time the client claimed, kept for the audit
         with self._lock:
             previous = self.store.get("idem", idem_key)
             if previous is not None:
                 return self._duplicate(r, previous, fingerprint)
-            window = self._window_for(r.tag, r.ts_ms)
+            window = self._window_for(r.tag, ts)
             episode = self._episodes.get(episode_name)
             rearm = episode is not None and self.windows.count(
-                window.slot, r.ts_ms, rule.window_ms
+                window.slot, ts, rule.window_ms
             ) < self.params.rearm_below(rule)
             count = self._count(record, rule)
             fired = None
             if count >= rule.threshold and (episode is None or rearm):
-                fired = self._p0(r.tag, count, rule, window, r.ts_ms)
+                fired = self._p0(r.tag, count, rule, window, ts)
             self._since_prune += 1
             prune_to = None
             if self._since_prune >= _PRUNE_EVERY:
-                prune_to = r.ts_ms - self.params.longest_window_ms - FUTURE_SLACK_MS
+                prune_to = ts - self.params.longest_window_ms - FUTURE_SLACK_MS
 
             def work(tx: WriteTxn) -> None:
                 idem = {"v": SCHEMA_VERSION, "fp": fingerprint, "tag": r.tag}
