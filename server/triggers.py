@@ -10,6 +10,12 @@ Rules (numbers from [reports], [weak_signals], [routing]; see server/trigger_rul
   can push the reports of others out early.
 * P1 WEAK_SIGNAL: a topic or entity+symptom combination fires when its count in the current
   bucket is ``>= min_count`` and ``>= growth_ratio * max(baseline, floor)``.
+* Tag slots: the kernel holds `max_tags` tag windows. One agent opens at most
+  `max_new_tags_per_agent` new tags per window (then RESOURCE_EXHAUSTED naming it). A tag that
+  finds no free slot is still accepted: it waits, counted here from its tracked agents, and
+  takes the slot of the weakest seated tag (fewest agents, oldest among equals, never one in a
+  P0 episode) as soon as it has more agents; the evicted tag waits with its agents in turn. So
+  one-agent junk never pushes out a tag that several agents report.
 * Episodes: a key fires once, then stays quiet while its episode lasts. A P0 episode ends when a
   report finds fewer than ``ceil(threshold * rearm_ratio)`` distinct agents left in the window
   (default: fewer than 5 of 10); a P1 episode ends once `rearm_buckets` buckets pass without
