@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 import kernels
+from clients.client import VocClient
+from clients.pb import voc_pb2
 from server.config import ConfigError
 from server.engine import Engine
-from server.errors import ResourceExhausted
+from server.errors import FailedPrecondition, NotFound, ResourceExhausted, StoreFullError
+from server.interactions import Interactions, UtteranceIn
+from server.service import VocService
+from server.store import MAX_ID_BYTES, Store
 from server.trigger_rules import ReportIn, TriggerParams
 from tests.conftest import make_config
-from tests.test_triggers import T0, Harness
+from tests.test_triggers import T0, Clock, Harness
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +151,235 @@ def test_bad_new_tag_bound_is_named() -> None:
     cfg = make_config(Path("/nonexistent"), reports={"max_new_tags_per_agent": 0})
     with pytest.raises(ConfigError, match="max_new_tags_per_agent"):
         TriggerParams.from_config(cfg)
+
+
+# -- interactions with one life ---------------------------------------------------------------
+
+
+class LiveHarness:
+    """A VocService with its live interactions over one store, on a clock the test moves."""
+
+    def __init__(self, path: Path, scoring: Engine, *, max_map_size_mb: int = 0, **live) -> None:
+        self.cfg = make_config(path, live=live)
+        self.clock = Clock()
+        self.store = Store(path, map_size_mb=1 if max_map_size_mb else 64,
+                           max_map_size_mb=max_map_size_mb)  # fmt: skip
+        self.service = VocService(self.cfg, self.store, scoring, clock=self.clock)
+        self.interactions = Interactions.from_config(self.service)
+        self.service.interactions = self.interactions
+        self.service.live_emotion = self.interactions.live_emotion
+
+    def say(self, iid: str, text: str, cid: str = "c1"):
+        return self.interactions.score(UtteranceIn(iid, cid, "agent-1", "CUSTOMER", "VOICE", text))
+
+    def topics_of(self, cid: str) -> list[str]:
+        return [t.topic for t in self.service.card(cid, "", "zh").topics]
+
+
+@pytest.fixture
+def live(tmp_path: Path, scoring: Engine) -> Iterator[LiveHarness]:
+    h = LiveHarness(tmp_path / "store", scoring)
+    yield h
+    h.interactions.stop()
+    h.store.close()
+
+
+def test_scoring_an_ended_interaction_is_refused(live: LiveHarness) -> None:
+    live.say("call-1", "我的快递一周了还没到")
+    first = live.interactions.end("call-1")
+    with pytest.raises(FailedPrecondition, match="interaction_id: 'call-1' has ended"):
+        live.say("call-1", "退款申请了十天还没到账")
+    assert live.interactions.end("call-1") == first  # nothing was added to it
+    assert len(live.interactions) == 0
+
+
+def test_a_second_end_returns_the_same_stored_summary(live: LiveHarness) -> None:
+    live.say("call-2", "我的快递一周了还没到")
+    live.say("call-2", "你们到底怎么回事！！！再不解决我就投诉")
+    first = live.interactions.end("call-2")
+    again = live.interactions.end("call-2")
+    assert again == first and first.summary.customer_utterance_count == 2
+    assert "logistics.delay" in [t.topic for t in first.summary.topics]
+
+
+def test_an_interaction_without_customer_words_also_has_one_life(live: LiveHarness) -> None:
+    live.interactions.score(UtteranceIn("call-3", "", "agent-1", "AGENT", "VOICE", "您好"))
+    assert live.interactions.end("call-3").summary.utterance_count == 1
+    assert live.interactions.end("call-3").summary.utterance_count == 1
+    with pytest.raises(FailedPrecondition, match="call-3"):
+        live.interactions.score(UtteranceIn("call-3", "", "agent-1", "AGENT", "VOICE", "您好"))
+
+
+def _race_end_and_scores(live: LiveHarness, iid: str) -> tuple[object, int]:
+    """Four threads score while End runs; returns End's summary and the utterances acked."""
+    live.say(iid, "我的快递一周了还没到")
+    acked = [1]
+    start = threading.Barrier(5)
+
+    def scorer() -> None:
+        start.wait()
+        for _ in range(20):
+            try:
+                live.say(iid, "退款申请了十天还没到账")
+            except FailedPrecondition:
+                return
+            acked.append(1)  # list.append is atomic: one entry per acknowledged utterance
+
+    threads = [threading.Thread(target=scorer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    start.wait()
+    ended = live.interactions.end(iid)
+    for t in threads:
+        t.join()
+    return ended, len(acked)
+
+
+def test_end_racing_score_stores_every_acknowledged_utterance(live: LiveHarness) -> None:
+    for round_ in range(20):
+        ended, acked = _race_end_and_scores(live, f"race-{round_}")
+        assert ended.summary.customer_utterance_count == acked, round_
+        assert live.interactions.end(f"race-{round_}") == ended
+
+
+def _two_ends(live: LiveHarness, iid: str) -> list[object]:
+    live.say(iid, "我的快递一周了还没到")
+    start = threading.Barrier(2)
+    results: list[object] = []
+
+    def end() -> None:
+        start.wait()
+        try:
+            results.append(live.interactions.end(iid))
+        except NotFound as e:
+            results.append(e)
+
+    threads = [threading.Thread(target=end) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+def test_two_ends_at_once_both_get_the_summary(live: LiveHarness) -> None:
+    """EndInteraction while a stream's own end is writing must not answer NOT_FOUND."""
+    for round_ in range(30):
+        results = _two_ends(live, f"twice-{round_}")
+        assert not [r for r in results if isinstance(r, NotFound)], round_
+        assert results[0] == results[1]
+
+
+def test_a_failed_write_keeps_the_live_state(tmp_path: Path, scoring: Engine) -> None:
+    h = LiveHarness(tmp_path / "tiny", scoring, max_map_size_mb=2)
+    try:
+        h.say("full-1", "我的快递一周了还没到", cid="full-c")
+        filler = "x" * 100_000
+        n = 0
+        with pytest.raises(StoreFullError):
+            while True:  # fill the map up to its limit with a blob per key
+                h.store.write(lambda tx, n=n: tx.put("meta", f"fill{n}".encode(), filler))
+                n += 1
+        with pytest.raises(StoreFullError):
+            h.interactions.end("full-1")
+        assert len(h.interactions) == 1 and h.interactions.live_emotion("full-1") is not None
+        for i in range(n):  # room again
+            h.store.write(lambda tx, i=i: tx.delete("meta", f"fill{i}".encode()))
+        ended = h.interactions.end("full-1")
+        assert "logistics.delay" in [t.topic for t in ended.summary.topics]
+        assert "logistics.delay" in h.topics_of("full-c")
+    finally:
+        h.interactions.stop()
+        h.store.close()
+
+
+def test_the_live_cap_writes_out_the_least_recently_active(tmp_path: Path, scoring: Engine) -> None:
+    h = LiveHarness(tmp_path / "cap", scoring, max_live=3)
+    try:
+        for i in range(3):
+            h.say(f"cap-{i}", "我的快递一周了还没到", cid=f"cap-c{i}")
+            h.clock.now += 1000
+        h.say("cap-1", "你们到底怎么回事", cid="cap-c1")  # cap-0 is now the least recently active
+        h.say("cap-3", "退款申请了十天还没到账", cid="cap-c3")  # at the cap: not refused
+        assert len(h.interactions) == 3
+        assert h.interactions.live_emotion("cap-0") is None  # written out ...
+        assert "logistics.delay" in h.topics_of("cap-c0")  # ... to its customer's profile
+        # a written-out interaction is not ended: it goes on, and its End covers both parts
+        h.say("cap-0", "退款申请了十天还没到账", cid="cap-c0")
+        ended = h.interactions.end("cap-0")
+        assert ended.summary.customer_utterance_count == 2
+        assert {"logistics.delay", "refund.delay"} <= {t.topic for t in ended.summary.topics}
+        assert h.interactions.end("cap-0") == ended
+    finally:
+        h.interactions.stop()
+        h.store.close()
+
+
+def test_shutdown_drains_every_live_interaction_in_batches(tmp_path: Path, scoring: Engine) -> None:
+    h = LiveHarness(tmp_path / "drain", scoring)
+    try:
+        for i in range(1500):
+            h.say(f"drain-{i}", "我的快递一周了还没到", cid=f"drain-c{i}")
+        written = h.interactions.stop()
+        assert written == 1500 and len(h.interactions) == 0
+        assert all("logistics.delay" in h.topics_of(f"drain-c{i}") for i in (0, 777, 1499))
+        assert h.interactions.end("drain-5").summary.customer_utterance_count == 1
+    finally:
+        h.store.close()
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        ("score_iid", "interaction_id"),
+        ("score_cid", "customer_id"),
+        ("score_aid", "agent_id"),
+        ("end_iid", "interaction_id"),
+        ("card_cid", "customer_id"),
+        ("report_rid", "report_id"),
+    ],
+)
+def test_ids_are_checked_in_utf8_bytes(client: VocClient, call: str, field: str) -> None:
+    """127 four-byte characters pass a character limit of 128 but not LMDB's 511-byte keys."""
+    big = "\U0001f600" * 127
+    assert len(big) <= 128 and len(big.encode()) > MAX_ID_BYTES
+    u = {"interaction_id": "bytes-1", "customer_id": "bytes-c", "agent_id": "bytes-a"}
+    with pytest.raises(grpc.RpcError) as info:
+        if call.startswith("score"):
+            u[field] = big
+            client.voc.ScoreUtterance(
+                voc_pb2.Utterance(speaker=voc_pb2.CUSTOMER, text="你好", **u), timeout=5
+            )
+        elif call == "end_iid":
+            client.voc.EndInteraction(voc_pb2.EndInteractionRequest(interaction_id=big), timeout=5)
+        elif call == "card_cid":
+            client.card(big)
+        else:
+            client.voc.ReportIssue(
+                voc_pb2.IssueReport(report_id=big, agent_id="bytes-a", tag="支付失败"), timeout=5
+            )
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert info.value.details().startswith(field + ":") and "bytes" in info.value.details()
+
+
+def test_an_id_at_the_byte_limit_works(client: VocClient) -> None:
+    at_limit = "\U0001f600" * 125 + "abc"  # 128 characters, 503 bytes
+    assert len(at_limit) == 128 and len(at_limit.encode()) == MAX_ID_BYTES
+    assert not client.card(at_limit).known
+    u = voc_pb2.Utterance(interaction_id=at_limit, customer_id=at_limit,
+                          speaker=voc_pb2.CUSTOMER, text="我的快递一周了还没到")  # fmt: skip
+    client.voc.ScoreUtterance(u, timeout=5)
+    end = voc_pb2.EndInteractionRequest(interaction_id=at_limit)
+    assert client.voc.EndInteraction(end, timeout=5).interaction_id == at_limit
+    assert "logistics.delay" in [t.topic for t in client.card(at_limit).topics]
+
+
+def test_scoring_an_ended_interaction_over_grpc_is_failed_precondition(client: VocClient) -> None:
+    u = voc_pb2.Utterance(interaction_id="grpc-ended", customer_id="grpc-c",
+                          speaker=voc_pb2.CUSTOMER, text="我的快递一周了还没到")  # fmt: skip
+    client.voc.ScoreUtterance(u, timeout=5)
+    client.voc.EndInteraction(voc_pb2.EndInteractionRequest(interaction_id="grpc-ended"), timeout=5)
+    with pytest.raises(grpc.RpcError) as info:
+        client.voc.ScoreUtterance(u, timeout=5)
+    assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "interaction_id" in info.value.details() and "grpc-ended" in info.value.details()
