@@ -383,3 +383,27 @@ def test_scoring_an_ended_interaction_over_grpc_is_failed_precondition(client: V
         client.voc.ScoreUtterance(u, timeout=5)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "interaction_id" in info.value.details() and "grpc-ended" in info.value.details()
+
+
+def _drop_stream_then_end(client: VocClient, iid: str) -> voc_pb2.InteractionSummary:
+    """A client drops its stream after one reply and at once ends the interaction itself,
+    while the server's stream handler is ending it too."""
+    u = voc_pb2.Utterance(interaction_id=iid, customer_id="stream-c", agent_id="a1",
+                          speaker=voc_pb2.CUSTOMER, text="我的快递一周了还没到")  # fmt: skip
+    hold = threading.Event()
+
+    def requests() -> Iterator[voc_pb2.Utterance]:
+        yield u
+        hold.wait(5)
+
+    call = client.voc.StreamInteraction(requests(), timeout=10)
+    next(call)
+    call.cancel()
+    hold.set()
+    return client.voc.EndInteraction(voc_pb2.EndInteractionRequest(interaction_id=iid), timeout=5)
+
+
+def test_end_racing_a_dropped_streams_own_end_never_answers_not_found(client: VocClient) -> None:
+    for i in range(20):
+        ended = _drop_stream_then_end(client, f"stream-end-{i}")
+        assert ended.utterances == 1 and ended.topics[0].topic == "logistics.delay"
