@@ -68,6 +68,7 @@ log = logging.getLogger(__name__)
 _TRACKED_AGENTS = 64  # latest agents remembered per tag, for samples and first_ms
 _PRUNE_EVERY = 512  # reports between journal prunes
 _PRUNE_BATCH = 2000
+_EVICT_EVERY_MS = 1000  # a full table looks for emptied windows at most this often
 
 
 class _TagWindow:
@@ -143,6 +144,7 @@ class TriggerEngine:
         self._waiting: OrderedDict[str, _TagWindow] = OrderedDict()  # tags waiting for one
         self._opened_by: dict[str, list[int]] = {}  # agent -> times it opened a new tag
         self._free = list(range(rp.max_tags - 1, -1, -1))
+        self._evicted_at = -(1 << 62)
         self._tag_topics: dict[str, tuple[str, ...]] = {}
         self._episodes: dict[str, dict[str, Any]] = {}  # "r:tag" / "w:topic:x" -> {id, hot}
         self._open: dict[str, dict[str, Any]] = {}  # trigger id -> trigger, until resolved
@@ -351,11 +353,15 @@ class TriggerEngine:
         this tag now has more agents than it. Its agents are replayed into the slot; the
         evicted tag waits with its agents, so neither loses a count. False: it keeps waiting."""
         cutoff = ts - rule.window_ms
-        if not self._free:
+        if not self._free and ts - self._evicted_at >= _EVICT_EVERY_MS:
             self._evict(ts)
+            self._evicted_at = ts
         if not self._free:
+            support = window.live(cutoff)
+            if support < 2:  # one agent never beats a seated tag: each has one or more
+                return False
             weakest = self._weakest(ts)
-            if weakest is None or weakest[0] >= window.live(cutoff):
+            if weakest is None or weakest[0] >= support:
                 return False
             loser = self._tags.pop(weakest[2])
             self._free.append(loser.slot)
