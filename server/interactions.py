@@ -79,7 +79,7 @@ class LiveInteraction:
 class InteractionLimits:
     """The [live] limits; the emotion weights of the running state are in LiveParams."""
 
-    max_live: int = 20_000
+    max_live: int = 20_000  # held in memory; past it the least recently active are written out
     idle_s: float = 600.0
     sweep_s: float = 5.0
     max_streams: int = 6_000  # open StreamInteraction streams, one thread each (bench.streams)
@@ -294,7 +294,12 @@ class Interactions:
             with self._lock:
                 live = self._live.get(iid)
             if live is None:
-                return self._end_stored(iid, cid)
+                ended = self._end_stored(iid, cid)
+                with self._lock:
+                    again = self._live.get(iid)
+                if again is None or again.gone:
+                    return ended
+                continue  # a new part opened while its written-out record was being ended
             with live.lock:
                 if live.ended is not None:  # ended by another End while this one waited
                     return live.ended

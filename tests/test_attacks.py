@@ -323,7 +323,12 @@ def test_shutdown_drains_every_live_interaction_in_batches(tmp_path: Path, scori
         written = h.interactions.stop()
         assert written == 1500 and len(h.interactions) == 0
         assert all("logistics.delay" in h.topics_of(f"drain-c{i}") for i in (0, 777, 1499))
+        # written out is not ended: End ends it, and only then is it refused
         assert h.interactions.end("drain-5").summary.customer_utterance_count == 1
+        with pytest.raises(FailedPrecondition, match="drain-5"):
+            h.say("drain-5", "我的快递一周了还没到", cid="drain-c5")
+        h.say("drain-6", "退款申请了十天还没到账", cid="drain-c6")
+        assert h.interactions.end("drain-6").summary.customer_utterance_count == 2
     finally:
         h.store.close()
 
