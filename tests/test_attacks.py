@@ -101,6 +101,19 @@ def test_one_agent_flooding_junk_tags_cannot_block_a_p0(harness: Harness) -> Non
     assert harness.report("junk-more", "JUNK").distinct_agents == 11
 
 
+def test_the_bound_over_grpc_is_resource_exhausted_and_others_still_fire(
+    client: VocClient,
+) -> None:
+    for i in range(8):
+        client.report(f"grpc-junk-{i}", "grpc-junk-agent", f"grpc junk {i}")
+    with pytest.raises(grpc.RpcError) as info:
+        client.report("grpc-junk-8", "grpc-junk-agent", "grpc junk 8")
+    assert info.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "grpc-junk-agent" in info.value.details()
+    acks = [client.report(f"grpc-p{i}", f"grpc-a{i}", "grpc 支付失败") for i in range(10)]
+    assert acks[-1].distinct_agents == 10 and acks[-1].HasField("trigger")
+
+
 def test_the_bound_is_per_window(tmp_path: Path, scoring: Engine) -> None:
     h = Harness(tmp_path / "s", scoring, reports={"max_new_tags_per_agent": 2})
     h.report("j1", "J", "junk one")
