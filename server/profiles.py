@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from server.errors import InvalidArgument
-from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.store import MAX_ID_BYTES, SCHEMA_VERSION, Store, WriteTxn
 
 TIERS = ("STANDARD", "VIP", "VVIP")
 LOCALES = ("zh", "en")
@@ -43,7 +43,8 @@ def check_event_time(ts_ms: int, now_ms: int) -> int:
 
 
 def check_id(field_name: str, value: str, max_chars: int, *, required: bool = True) -> str:
-    """Ids are trimmed, non-empty when required, printable and at most max_chars long."""
+    """Ids are trimmed, non-empty when required, printable, at most max_chars long and at most
+    MAX_ID_BYTES in UTF-8 (they become store keys)."""
     value = value.strip()
     if not value:
         if required:
@@ -51,6 +52,8 @@ def check_id(field_name: str, value: str, max_chars: int, *, required: bool = Tr
         return value
     if len(value) > max_chars:
         raise InvalidArgument(field_name, f"longer than {max_chars} characters")
+    if len(value.encode()) > MAX_ID_BYTES:  # ids are store keys: LMDB counts bytes
+        raise InvalidArgument(field_name, f"longer than {MAX_ID_BYTES} bytes in UTF-8")
     if not value.isprintable():
         raise InvalidArgument(field_name, "contains control characters")
     return value
