@@ -48,7 +48,7 @@ from server.workers import (
 )
 
 log = logging.getLogger(__name__)
-STREAM_DRAIN_S = 2.0
+STREAM_DRAIN_MIN_S = 1.0  # streams and live interactions always get this long after the grace
 SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
@@ -148,20 +148,24 @@ class Running:
     def stop(self, grace: float | None = None) -> None:
         if self.stopped.is_set():
             return
+        grace = self.cfg.server.grace_s if grace is None else grace
+        # one budget for the whole drain: calls in flight, then streams, then live interactions
+        deadline = time.monotonic() + grace
         self.health.enter_graceful_shutdown()
         self.service.triggers.stop()  # ends trigger streams now rather than after the grace
-        self.server.stop(self.cfg.server.grace_s if grace is None else grace).wait()
+        self.server.stop(grace).wait()
         if self.pools is not None:
             # cancelled streams still run their `finally` (ending their interactions) on pool
             # threads: let them finish before the store closes
-            if not self.pools.drain(STREAM_DRAIN_S):
-                log.warning("streams still open %.0f s after the grace period", STREAM_DRAIN_S)
+            if not self.pools.drain(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic())):
+                log.warning("streams still open after the grace period of %.1f s", grace)
             self.pools.shutdown()
         if self.metrics_http is not None:
             self.metrics_http.stop()  # answered 503 through the grace period; scrapes end here
         if self.metrics is not None:
             self.metrics.close()
-        self.service.interactions.stop()
+        # live interactions are written out in batches; at least a moment even past the grace
+        self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
         if self.board is not None:
             self.board.stop()
         if self.delivery is not None:
