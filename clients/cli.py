@@ -6,6 +6,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import sys
 import time
 import uuid
@@ -14,26 +15,122 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 
-from clients.client import DEFAULT_TARGET, VocClient, profile_message
+from clients.client import DEFAULT_TARGET, VocClient, profile_message, utterance_message
 from clients.pb import admin_pb2, voc_pb2
 
 IMPORT_CHUNK = 5000
 EXIT_REJECTED = 3
 
 
+# -- output: enum names, 64-bit ints as numbers, no terminal control from server text -------
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+# escape sequences (CSI, OSC, DCS/PM/APC strings, two-byte ESC x), then any control character
+# left, C1 controls and the bidi overrides that make text display other than it reads
+_ESCAPES = re.compile(
+    r"(?:\x1b[\]P^_X]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"  # OSC, DCS...
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"  # CSI: cursor, colours, clear screen
+    r"|\x1b[ -/]*[0-~]?"  # any other ESC sequence
+)
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def safe_text(text: str) -> str:
+    """Text from the server as a terminal may print it: escape sequences and control characters
+    removed, tabs and line breaks made spaces (a stored comment cannot clear the screen, move
+    the cursor or fake another line of output)."""
+    text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text.replace("\t", " ").replace("\r\n", " ").replace("\n", " "))
+
+
+def _clean(msg: Any) -> Any:
+    """A copy of `msg` with every string field (nested, repeated, map) passed through safe_text."""
+    out = type(msg)()
+    out.CopyFrom(msg)
+    _clean_in_place(out)
+    return out
+
+
+def _clean_in_place(msg: Any) -> None:
+    for fd, value in msg.ListFields():
+        if fd.message_type is not None and fd.message_type.GetOptions().map_entry:
+            vfd = fd.message_type.fields_by_name["value"]
+            items = list(value.items())
+            value.clear()
+            for k, v in items:
+                k = safe_text(k) if isinstance(k, str) else k
+                if vfd.message_type is not None:
+                    _clean_in_place(v)
+                    value[k].CopyFrom(v)
+                else:
+                    value[k] = safe_text(v) if isinstance(v, str) else v
+        elif fd.type == FieldDescriptor.TYPE_MESSAGE:
+            for sub in value if _repeated(fd) else (value,):
+                _clean_in_place(sub)
+        elif fd.type == FieldDescriptor.TYPE_STRING:
+            if _repeated(fd):
+                value[:] = [safe_text(v) for v in value]
+            else:
+                setattr(msg, fd.name, safe_text(value))
+
+
+def _repeated(fd: FieldDescriptor) -> bool:
+    return fd.is_repeated
+
+
 def _dict(msg: Any) -> dict[str, Any]:
-    return MessageToDict(
+    """The protobuf JSON mapping (enum names, proto field names, every field), except that
+    64-bit integers stay numbers as every other integer does (JSON mapping makes them strings)."""
+    d = MessageToDict(
         msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+    _ints64(msg.DESCRIPTOR, d)
+    return d
+
+
+def _ints64(descriptor: Any, d: dict[str, Any]) -> None:
+    for fd in descriptor.fields:
+        value = d.get(fd.name)
+        if value is None:
+            continue
+        mt = fd.message_type
+        if mt is not None and mt.GetOptions().map_entry:
+            vfd = mt.fields_by_name["value"]
+            for k, v in value.items():
+                if vfd.message_type is not None:
+                    _ints64(vfd.message_type, v)
+                elif vfd.type in _INT64:
+                    value[k] = int(v)
+        elif mt is not None:
+            for sub in value if _repeated(fd) else (value,):
+                if isinstance(sub, dict):
+                    _ints64(mt, sub)
+        elif fd.type in _INT64:
+            d[fd.name] = [int(v) for v in value] if _repeated(fd) else int(value)
+
+
+def _json(value: Any, indent: int | None = 2) -> str:
+    """JSON as the terminal gets it: json escapes C0 controls; C1 controls and bidi overrides
+    are escaped here too (ensure_ascii=False would print them raw)."""
+    text = json.dumps(value, ensure_ascii=False, indent=indent)
+    return _UNSAFE_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _emit(args: argparse.Namespace, msg: Any, human: Callable[[Any], str]) -> None:
     if args.json:
-        print(json.dumps(_dict(msg), ensure_ascii=False, indent=2))
+        print(_json(_dict(msg)))
     else:
-        print(human(msg))
+        print(human(_clean(msg)))
 
 
 def _fmt_emotion(e: voc_pb2.Emotion) -> str:
@@ -257,14 +354,108 @@ def format_score(r: voc_pb2.UtteranceScore) -> str:
     return "\n".join(lines)
 
 
+def _utterance_text(args: argparse.Namespace) -> str:
+    """The text argument, `-` for stdin, or --file."""
+    if args.file:
+        if args.text is not None:
+            raise ValueError("give the text or --file, not both")
+        return Path(args.file).read_text(encoding="utf-8").strip()
+    if args.text is None:
+        raise ValueError("give the text to score, - to read it from stdin, or --file FILE")
+    return sys.stdin.read().strip() if args.text == "-" else args.text
+
+
 def cmd_score(args: argparse.Namespace, client: VocClient) -> int:
-    reply = client.score(
-        args.interaction or f"cli-{uuid.uuid4().hex[:12]}",
-        args.text,
-        customer_id=args.customer,
-        speaker=args.speaker,
-    )
+    text = _utterance_text(args)
+    interaction = args.interaction
+    customer = args.customer
+    if not interaction:  # a new interaction: its first utterance names the customer
+        interaction = f"cli-{uuid.uuid4().hex[:12]}"
+        customer = customer or "cli-customer"
+    reply = client.score(interaction, text, customer_id=customer or "", speaker=args.speaker)
     _emit(args, reply, format_score)
+    return 0
+
+
+_SPEAKERS = {
+    "AGENT": "AGENT",
+    "客服": "AGENT",
+    "坐席": "AGENT",
+    "CUSTOMER": "CUSTOMER",
+    "客户": "CUSTOMER",
+    "顾客": "CUSTOMER",
+}
+_SPEAKER = re.compile(r"^\s*(" + "|".join(_SPEAKERS) + r")\s*[:：]\s*", re.IGNORECASE)
+
+
+def read_conversation(path: Path) -> list[tuple[str, str]]:
+    """(speaker, text) per line of a conversation file: one utterance a line, an optional
+    `AGENT:` / `CUSTOMER:` prefix (default CUSTOMER), blank lines and `#` comments skipped."""
+    out = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        speaker = "CUSTOMER"
+        m = _SPEAKER.match(line)
+        if m:
+            speaker = _SPEAKERS[m.group(1).upper()]
+            line = line[m.end() :]
+        if line.strip():
+            out.append((speaker, line.strip()))
+    return out
+
+
+def format_summary(s: voc_pb2.InteractionSummary) -> str:
+    topics = ", ".join(
+        f"{t.topic}:{voc_pb2.Polarity.Name(t.polarity).lower()} x{t.count}" for t in s.topics
+    )
+    esc = "; ESCALATED" if s.escalated else ""
+    return (
+        f"interaction {s.interaction_id} ended (customer {s.customer_id}): "
+        f"{s.utterances} customer utterances; topics: {topics or '-'}; "
+        f"peak emotion: {_fmt_emotion(s.peak_emotion)}{esc}"
+    )
+
+
+def cmd_call(args: argparse.Namespace, client: VocClient) -> int:
+    """Streams a conversation file as one live interaction; closing the stream ends it."""
+    lines = read_conversation(Path(args.file))
+    if not lines:
+        raise ValueError(f"{args.file}: no utterances")
+    interaction = args.interaction or f"cli-{uuid.uuid4().hex[:12]}"
+    messages = [
+        utterance_message(
+            interaction,
+            text,
+            customer_id=args.customer if i == 0 else "",
+            agent_id=args.agent or "",
+            speaker=speaker,
+        )
+        for i, (speaker, text) in enumerate(lines)
+    ]
+    for (speaker, text), reply in zip(lines, client.stream(messages), strict=False):
+        if args.json:
+            print(_json({"speaker": speaker, "text": text, **_dict(reply)}, indent=None))
+        else:
+            print(f"{speaker.lower()}: {text}\n" + format_score(_clean(reply)), flush=True)
+    # the stream's close ends the interaction on the server; End fetches what was written (it
+    # may still be writing for a moment, seen as NOT_FOUND between removal and commit)
+    deadline = time.monotonic() + 5.0
+    while True:
+        try:
+            summary = client.end_interaction(interaction)
+            break
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.NOT_FOUND or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+    _emit(args, summary, format_summary)
+    return 0
+
+
+def cmd_end(args: argparse.Namespace, client: VocClient) -> int:
+    summary = client.end_interaction(args.interaction_id, customer_id=args.customer or "")
+    _emit(args, summary, format_summary)
     return 0
 
 
@@ -357,9 +548,9 @@ def cmd_watch(args: argparse.Namespace, client: VocClient) -> int:
     try:
         for trigger in call:
             if args.json:
-                print(json.dumps(_dict(trigger), ensure_ascii=False), flush=True)
+                print(_json(_dict(trigger), indent=None), flush=True)
             else:
-                print(format_trigger(trigger), flush=True)
+                print(format_trigger(_clean(trigger)), flush=True)
             seen += 1
             if args.count and seen >= args.count:
                 call.cancel()
@@ -372,9 +563,9 @@ def cmd_watch(args: argparse.Namespace, client: VocClient) -> int:
 def cmd_triggers(args: argparse.Namespace, client: VocClient) -> int:
     found = client.list_triggers(state=args.state or "", since_ms=args.since_ms, limit=args.limit)
     if args.json:
-        print(json.dumps([_dict(t) for t in found], ensure_ascii=False, indent=2))
+        print(_json([_dict(t) for t in found]))
     else:
-        print("\n".join(format_trigger(t) for t in found) if found else "no triggers")
+        print("\n".join(format_trigger(_clean(t)) for t in found) if found else "no triggers")
     return 0
 
 
@@ -470,7 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feedback", help="record NPS, CSAT, complaint, praise or a comment")
     p.add_argument("customer_id")
     p.add_argument("kind", choices=("nps", "csat", "complaint", "praise", "comment"))
-    p.add_argument("--score", type=int, default=0)
+    p.add_argument("--score", type=int, help="NPS 0-10 or CSAT 1-5 (required for those kinds)")
     p.add_argument("--text")
     p.add_argument("--agent")
     p.add_argument(
@@ -496,11 +687,32 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("stats", help="store and server statistics").set_defaults(run=cmd_stats)
     sub.add_parser("reload", help="reload lexicons on the server").set_defaults(run=cmd_reload)
     p = sub.add_parser("score", help="score one utterance of a live interaction")
-    p.add_argument("text")
+    p.add_argument("text", nargs="?", help="the utterance, or - to read it from stdin")
+    p.add_argument("--file", help="read the utterance from this file (UTF-8)")
     p.add_argument("--interaction", help="interaction id (default: a new one)")
-    p.add_argument("--customer", default="cli-customer")
+    p.add_argument(
+        "--customer",
+        help="customer id: needed on an interaction's first utterance only "
+        "(default for a new interaction: cli-customer)",
+    )
     p.add_argument("--speaker", default="CUSTOMER", choices=("CUSTOMER", "AGENT"))
     p.set_defaults(run=cmd_score)
+
+    p = sub.add_parser(
+        "call",
+        help="stream a whole conversation file as one live interaction "
+        "(a line per utterance, AGENT: / CUSTOMER: prefixes); ends it at the end of the file",
+    )
+    p.add_argument("file")
+    p.add_argument("--customer", required=True, help="the customer on the line")
+    p.add_argument("--agent", help="the agent's id")
+    p.add_argument("--interaction", help="interaction id (default: a new one)")
+    p.set_defaults(run=cmd_call)
+
+    p = sub.add_parser("end", help="end a live interaction and print its summary")
+    p.add_argument("interaction_id")
+    p.add_argument("--customer", help="checked against the interaction's customer if given")
+    p.set_defaults(run=cmd_end)
 
     p = sub.add_parser("lexicon", help="offline lexicon tools: check DIR..., test TEXT")
     p.add_argument("action", choices=("check", "test"))
@@ -511,6 +723,31 @@ def build_parser() -> argparse.ArgumentParser:
     _add_trigger_commands(sub)
     _add_bench_command(sub)
     return parser
+
+
+def _hint(exc: grpc.RpcError, args: argparse.Namespace) -> str:
+    """What to do about a status the server did not choose (the connection failed)."""
+    code, details = exc.code(), (exc.details() or "")
+    low = details.lower()
+    if code == grpc.StatusCode.UNAVAILABLE:
+        if "refused" in low or "failed to connect" in low and "closed" not in low:
+            return (
+                f"no server answers at {args.target}: start one (make run) or point "
+                "--target HOST:PORT (or $VOC_TARGET) at it"
+            )
+        if not args.ca_file:
+            return (
+                "the server closed the connection: if it uses TLS, pass --ca-file CA.pem "
+                "(or $VOC_CA_FILE), and --cert/--key for mutual TLS"
+            )
+        if any(w in low for w in ("ssl", "tls", "handshake", "certificate")):
+            return (
+                "the TLS handshake failed: is the server using TLS, and is --ca-file the CA "
+                "that signed its certificate?"
+            )
+    if code == grpc.StatusCode.UNAUTHENTICATED and not args.token:
+        return "pass --token TOKEN (or $VOC_TOKEN): the server requires one"
+    return ""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -528,7 +765,10 @@ def main(argv: list[str] | None = None) -> int:
         ) as client:
             return args.run(args, client)
     except grpc.RpcError as exc:
-        print(f"{exc.code().name}: {exc.details()}", file=sys.stderr)
+        print(f"{exc.code().name}: {safe_text(exc.details() or '')}", file=sys.stderr)
+        hint = _hint(exc, args)
+        if hint:
+            print(f"  hint: {hint}", file=sys.stderr)
         return 1
     except BrokenPipeError:
         # The reader went away (`vocscore ... | head`): stop quietly, as Unix tools do, and

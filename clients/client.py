@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -17,11 +18,12 @@ MAX_MESSAGE_BYTES = 4 << 20
 
 
 class VocClient:
-    """Talks to a vocscore server; every call has a deadline (`timeout` seconds by default)."""
+    """Talks to a vocscore server; every call has a deadline (`timeout` seconds by default).
+    The target defaults to $VOC_TARGET, then 127.0.0.1:50051."""
 
     def __init__(
         self,
-        target: str = DEFAULT_TARGET,
+        target: str | None = None,
         *,
         timeout: float = 5.0,
         token: str | None = None,
@@ -29,6 +31,7 @@ class VocClient:
         client_cert: tuple[str | Path, str | Path] | None = None,
         channel_options: tuple[tuple[str, Any], ...] = (),
     ) -> None:
+        target = target or os.environ.get("VOC_TARGET") or DEFAULT_TARGET
         self.target = target
         self.timeout = timeout
         options = [
@@ -83,7 +86,7 @@ class VocClient:
         customer_id: str,
         kind: str,
         *,
-        score: int = 0,
+        score: int | None = None,
         text: str = "",
         agent_id: str = "",
         channel: str = "CHANNEL_UNSPECIFIED",
@@ -96,7 +99,7 @@ class VocClient:
             customer_id=customer_id,
             agent_id=agent_id,
             kind=voc_pb2.Feedback.Kind.Value(kind.upper()),
-            score=score,
+            score=score,  # None leaves it unset: NPS and CSAT need one
             text=text,
             channel=voc_pb2.Channel.Value(channel.upper()),
             ts_ms=ts_ms,

@@ -88,7 +88,7 @@ def check_utterance(
     iid = check_id("interaction_id", u.interaction_id, max_id_chars)
     if u.speaker not in SPEAKERS:
         raise InvalidArgument("speaker", "must be CUSTOMER or AGENT")
-    cid = check_id("customer_id", u.customer_id, max_id_chars, required=u.speaker == "CUSTOMER")
+    cid = check_id("customer_id", u.customer_id, max_id_chars, required=False)  # see _get
     aid = check_id("agent_id", u.agent_id, max_id_chars, required=False)
     if not u.text.strip():
         raise InvalidArgument("text", "is required")
@@ -167,6 +167,10 @@ class Interactions:
         evicted = None
         with self._lock:
             live = self._live.get(u.interaction_id)
+            if u.speaker == "CUSTOMER" and not u.customer_id and not (live and live.customer_id):
+                raise InvalidArgument(
+                    "customer_id", "is required on the first utterance of an interaction"
+                )
             if live is None:
                 if len(self._live) >= self.limits.max_live:
                     oldest = next(iter(self._live.values()))
