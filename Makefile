@@ -1,33 +1,46 @@
 # vocscore: `make run` and `make test` are the quick start; everything installs into .venv.
+# `make run` installs the runtime dependencies only; test, bench, proto and lint add the dev extra.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-stamp
+PIP    := $(PY) -m pip install -q --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
+DEV_STAMP     := $(VENV)/.dev-stamp
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
 
-.PHONY: install run test proto lint bench clean
+.PHONY: install install-dev run test proto lint bench clean
 
-install: $(STAMP)
+install: $(RUNTIME_STAMP)
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
-	touch $(STAMP)
+install-dev: $(DEV_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUNTIME_STAMP): pyproject.toml | $(PY)
+	@echo "installing vocscore and its runtime dependencies into $(VENV) ..."
+	$(PIP) -e .
+	touch $(RUNTIME_STAMP)
+
+$(DEV_STAMP): $(RUNTIME_STAMP)
+	@echo "installing the development tools (tests, benchmarks, protoc, ruff) into $(VENV) ..."
+	$(PIP) -e '.[dev]'
+	touch $(DEV_STAMP)
 
 run: install
-	$(PY) -m server --store var/store --demo
+	$(VENV)/bin/vocscore-server --store var/store --demo
 
-test: install
+test: install-dev
 	$(PY) -m pytest -q
 
-proto: install
+proto: install-dev
 	$(PY) -m clients.genproto
 
-lint: install
+lint: install-dev
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-bench: install
+bench: install-dev
 	$(PY) -m bench.run
 
 clean:
