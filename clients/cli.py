@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import re
@@ -19,6 +18,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 
 from clients.client import DEFAULT_TARGET, VocClient, profile_message, utterance_message
+from clients.crmfile import CrmFile
 from clients.pb import admin_pb2, voc_pb2
 
 IMPORT_CHUNK = 5000
@@ -197,31 +197,12 @@ def format_stats(s: admin_pb2.Stats) -> str:
 # -- import ------------------------------------------------------------------------------
 
 
-def read_profiles(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
-    """(line number, row) for each data line of a CSV (with header) or JSONL file; a str row
-    is the reason the line could not be parsed."""
-    if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
-        with path.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    yield lineno, f"invalid JSON: {exc.msg}"
-                    continue
-                yield lineno, row if isinstance(row, dict) else "expected a JSON object"
-    else:
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "customer_id" not in reader.fieldnames:
-                yield 1, "CSV header must name customer_id and tier"
-                return
-            for row in reader:
-                if None in row:
-                    yield reader.line_num, "more fields than the header"
-                    continue
-                yield reader.line_num, row
+def read_profiles(
+    path: Path, encoding: str | None = None
+) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(line number, row) for each data line of a CSV (with header) or JSONL file, in line
+    order; a str row is the reason the line was rejected (clients.crmfile)."""
+    return CrmFile.open(path, encoding).rows()
 
 
 def cmd_import(args: argparse.Namespace, client: VocClient) -> int:
@@ -231,9 +212,10 @@ def cmd_import(args: argparse.Namespace, client: VocClient) -> int:
     if not path.is_file():
         print(f"FileNotFoundError: {path}", file=sys.stderr)
         return 1
-    with path.open("rb") as fh:
-        total = sum(1 for _ in fh)
-    rejected: list[str] = []
+    crm = CrmFile.open(path, args.encoding)
+    if crm.detected and not args.quiet:
+        print(f"{path}: not UTF-8; read as {crm.encoding} (detected)", file=sys.stderr)
+    rejected: list[tuple[int, str]] = []
     upserted = 0
     chunk: list[admin_pb2.Profile] = []
     lines: list[int] = []
@@ -242,41 +224,54 @@ def cmd_import(args: argparse.Namespace, client: VocClient) -> int:
         nonlocal upserted
         if not chunk:
             return
-        summary = client.upsert_profiles(chunk)
-        upserted += summary.upserted
-        for err in summary.errors:
-            index, _, reason = err.partition(": ")
-            rejected.append(f"line {lines[int(index.lstrip('#'))]}: {reason}")
+        if args.dry_run:
+            upserted += len(chunk)
+        else:
+            summary = client.upsert_profiles(chunk)
+            upserted += summary.upserted
+            for err in summary.errors:
+                index, _, reason = err.partition(": ")
+                rejected.append((lines[int(index.lstrip("#"))], safe_text(reason)))
         chunk.clear()
         lines.clear()
 
+    total = len(crm._lines)
     with tqdm(total=total, unit="line", disable=args.quiet or not sys.stderr.isatty()) as bar:
-        for lineno, row in read_profiles(path):
+        for lineno, row in crm.rows():
             bar.update(1)
             if isinstance(row, str):
-                rejected.append(f"line {lineno}: {row}")
+                rejected.append((lineno, row))
                 continue
             try:
                 chunk.append(profile_message(row))
                 lines.append(lineno)
             except ValueError as exc:
-                rejected.append(f"line {lineno}: {exc}")
+                rejected.append((lineno, str(exc)))
             if len(chunk) >= IMPORT_CHUNK:
                 flush()
         flush()
+    rejected.sort(key=lambda e: e[0])  # local and server errors, in line order
+    errors = [f"line {n}: {reason}" for n, reason in rejected]
+    verb = "would import" if args.dry_run else "imported"
     if args.json:
-        print(
-            json.dumps(
-                {"upserted": upserted, "rejected": len(rejected), "errors": rejected[:1000]},
-                ensure_ascii=False,
-            )
-        )
+        result = {
+            "lines": crm.data_lines,
+            "upserted": upserted,
+            "rejected": len(rejected),
+            "errors": errors[:1000],
+            "encoding": crm.encoding,
+            "dry_run": bool(args.dry_run),
+        }
+        print(_json(result, indent=None))
     else:
-        print(f"imported {upserted} profiles from {path}; rejected {len(rejected)} lines")
-        for line in rejected[:50]:
+        print(
+            f"{verb} {upserted} profiles from {path}; rejected {len(rejected)} lines "
+            f"(of {crm.data_lines} data lines, {crm.encoding})"
+        )
+        for line in errors[:50]:
             print(f"  {line}")
-        if len(rejected) > 50:
-            print(f"  ... and {len(rejected) - 50} more")
+        if len(errors) > 50:
+            print(f"  ... and {len(errors) - 50} more")
     return EXIT_REJECTED if rejected else 0
 
 
@@ -678,6 +673,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import", help="bulk-load CRM profiles from CSV (with header) or JSONL")
     p.add_argument("file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--encoding",
+        help="the file's encoding, e.g. gb18030 (default: UTF-8, detected when the file is not)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="check every line and report; send nothing"
+    )
     p.set_defaults(run=cmd_import)
 
     p = sub.add_parser("health", help="gRPC health status (exit 0 when SERVING)")

@@ -296,10 +296,22 @@ def profile_message(p: Mapping[str, Any]) -> admin_pb2.Profile:
         for k, v in p.items()
         if k not in ("customer_id", "tier", "name", "locale", "attributes") and v not in (None, "")
     }
+    customer_id = str(p.get("customer_id") or "").strip()
+    name = str(p.get("name") or "")
+    if not name.isprintable():
+        raise ValueError("name: contains control characters")
+    bad_key = next((k for k in attributes if not str(k).isprintable()), None)
+    if bad_key is not None:
+        raise ValueError(f"attributes: key {str(bad_key)!r} contains control characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in customer_id):
+        raise ValueError(
+            f"customer_id: {customer_id!r} contains a space or control character "
+            "(ids are one word, as every RPC receives them)"
+        )
     return admin_pb2.Profile(
-        customer_id=str(p.get("customer_id") or ""),
+        customer_id=customer_id,
         tier=voc_pb2.Tier.Value(tier),
-        name=str(p.get("name") or ""),
+        name=name,
         locale=str(p.get("locale") or ""),
         attributes={**{k: str(v) for k, v in attributes.items()}, **extra},
     )

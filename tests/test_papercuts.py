@@ -340,3 +340,91 @@ def test_traditional_locales_reach_traditional_texts(client: VocClient, lexicon,
     assert "投訴" in " ".join(card.alerts)  # the card's own texts too
     assert card.locale == "zh-Hant"
     assert client.card("ps-hant", locale="zh-CN").locale == "zh"
+
+
+# -- CRM import -----------------------------------------------------------------------------
+
+
+def _import(target, path: Path, capsys, *extra: str) -> tuple[int, dict]:
+    code = cli([*target, "--json", "import", str(path), "--quiet", *extra])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def test_import_excel_csv_with_byte_order_mark(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "excel.csv"
+    f.write_bytes(b"\xef\xbb\xbfcustomer_id,tier,name\r\nbom-1,VIP,Li Lei\r\n")
+    code, result = _import(target, f, capsys)
+    assert (code, result["upserted"], result["rejected"]) == (0, 1, 0)
+
+
+def test_import_gbk_file_is_detected(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "gbk.csv"
+    rows = "".join(f"gbk-{i},STANDARD,客户{i}号王芳,zh\n" for i in range(30))
+    f.write_bytes(("customer_id,tier,name,locale\n" + rows).encode("gbk"))
+    code, result = _import(target, f, capsys)
+    assert (code, result["upserted"], result["encoding"]) == (0, 30, "gb18030")
+    assert cli([*target, "--json", "card", "gbk-7"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == "客户7号王芳"
+    code, result = _import(target, f, capsys, "--encoding", "gbk")
+    assert (code, result["upserted"]) == (0, 30)
+
+
+def test_import_stray_byte_rejects_its_line_only(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "stray.csv"
+    lines = [b"customer_id,tier,name"] + [f"sb-{i},VIP,n{i}".encode() for i in range(40)]
+    lines[5] = b"sb-4,VIP,bad\xff name"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    code, result = _import(target, f, capsys)
+    assert (code, result["upserted"], result["rejected"]) == (3, 39, 1)
+    assert result["errors"][0].startswith("line 6: not valid utf-8 (byte 0xff")
+
+
+def test_import_unclosed_quote_reported_at_its_line(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "quote.csv"
+    lines = ["customer_id,tier,name,address"] + [f"uq-{i},VIP,n{i},street {i}" for i in range(60)]
+    lines[3] = 'uq-2,VIP,"n2 is unclosed,street 2'
+    lines[10] = 'uq-9,VIP,n9,"a street\nwith a line break"'  # a legitimate multi-line field
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, result = _import(target, f, capsys)
+    assert result["errors"] == ['line 4: unclosed quote: a " opened on this line is never closed']
+    assert (code, result["upserted"], result["rejected"]) == (3, 59, 1)
+    assert result["lines"] == result["upserted"] + result["rejected"]  # the summary adds up
+
+
+def test_import_errors_in_line_order_and_ids_with_spaces(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "order.csv"
+    f.write_text(
+        "customer_id,tier,name,locale\n"
+        "lo-1,VIP,a,xx\n"  # refused by the server (locale)
+        "lo 2,VIP,b,zh\n"  # refused here (space in the id)
+        "lo-3,GOLD,c,zh\n"  # refused here (tier)
+        "lo-4,VIP,d,zh\n",
+        encoding="utf-8",
+    )
+    code, result = _import(target, f, capsys)
+    assert code == 3 and result["upserted"] == 1
+    assert [e.split(":")[0] for e in result["errors"]] == ["line 2", "line 3", "line 4"]
+    assert "customer_id" in result["errors"][1] and "space" in result["errors"][1]
+
+
+def test_import_dry_run_sends_nothing(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "dry.jsonl"
+    f.write_text('{"customer_id": "dry-1", "tier": "VIP"}\n{"customer_id": "dry-2"}\n')
+    code, result = _import(target, f, capsys, "--dry-run")
+    assert (code, result["upserted"], result["rejected"], result["dry_run"]) == (3, 1, 1, True)
+    assert cli([*target, "--json", "card", "dry-1"]) == 0
+    assert json.loads(capsys.readouterr().out)["known"] is False
+
+
+def test_import_refuses_control_characters_in_names(target, tmp_path: Path, capsys) -> None:
+    f = tmp_path / "ctl.jsonl"
+    f.write_text(
+        '{"customer_id": "ctl-1", "tier": "VIP", "name": "\\u001b[2Jevil"}\n'
+        '{"customer_id": "ctl-2", "tier": "VIP", "attributes": {"k\\u0007": "v"}}\n'
+    )
+    code, result = _import(target, f, capsys)
+    assert (code, result["upserted"]) == (3, 0)
+    assert (
+        result["errors"][0].startswith("line 1: name")
+        and "line 2: attributes" in result["errors"][1]
+    )
