@@ -15,9 +15,14 @@ from typing import Any
 
 import grpc
 from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.json_format import MessageToDict
 
-from clients.client import DEFAULT_TARGET, VocClient, profile_message, utterance_message
+from clients.client import (
+    DEFAULT_TARGET,
+    VocClient,
+    profile_message,
+    to_dict,
+    utterance_message,
+)
 from clients.crmfile import CrmFile
 from clients.pb import admin_pb2, voc_pb2
 
@@ -27,13 +32,6 @@ EXIT_REJECTED = 3
 
 # -- output: enum names, 64-bit ints as numbers, no terminal control from server text -------
 
-_INT64 = {
-    FieldDescriptor.TYPE_INT64,
-    FieldDescriptor.TYPE_UINT64,
-    FieldDescriptor.TYPE_SINT64,
-    FieldDescriptor.TYPE_FIXED64,
-    FieldDescriptor.TYPE_SFIXED64,
-}
 # escape sequences (CSI, OSC, DCS/PM/APC strings, two-byte ESC x), then any control character
 # left, C1 controls and the bidi overrides that make text display other than it reads
 _ESCAPES = re.compile(
@@ -88,35 +86,7 @@ def _repeated(fd: FieldDescriptor) -> bool:
     return fd.is_repeated
 
 
-def _dict(msg: Any) -> dict[str, Any]:
-    """The protobuf JSON mapping (enum names, proto field names, every field), except that
-    64-bit integers stay numbers as every other integer does (JSON mapping makes them strings)."""
-    d = MessageToDict(
-        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-    _ints64(msg.DESCRIPTOR, d)
-    return d
-
-
-def _ints64(descriptor: Any, d: dict[str, Any]) -> None:
-    for fd in descriptor.fields:
-        value = d.get(fd.name)
-        if value is None:
-            continue
-        mt = fd.message_type
-        if mt is not None and mt.GetOptions().map_entry:
-            vfd = mt.fields_by_name["value"]
-            for k, v in value.items():
-                if vfd.message_type is not None:
-                    _ints64(vfd.message_type, v)
-                elif vfd.type in _INT64:
-                    value[k] = int(v)
-        elif mt is not None:
-            for sub in value if _repeated(fd) else (value,):
-                if isinstance(sub, dict):
-                    _ints64(mt, sub)
-        elif fd.type in _INT64:
-            d[fd.name] = [int(v) for v in value] if _repeated(fd) else int(value)
+_dict = to_dict
 
 
 def _json(value: Any, indent: int | None = 2) -> str:

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
@@ -258,6 +261,47 @@ class VocClient:
             limit=limit,
         )
         return list(self.voc.ListTriggers(request, **self._kw(timeout)).triggers)
+
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+
+
+def to_dict(msg: Message) -> dict[str, Any]:
+    """A reply as plain data: the protobuf JSON mapping (enum names such as "DETRACTOR", proto
+    field names, every field), except that 64-bit integers stay numbers like every other
+    integer (the JSON mapping makes them strings). `vocscore --json` prints exactly this."""
+    d = MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    _ints64(msg.DESCRIPTOR, d)
+    return d
+
+
+def _ints64(descriptor: Any, d: dict[str, Any]) -> None:
+    for fd in descriptor.fields:
+        value = d.get(fd.name)
+        if value is None:
+            continue
+        mt = fd.message_type
+        if mt is not None and mt.GetOptions().map_entry:
+            vfd = mt.fields_by_name["value"]
+            for k, v in value.items():
+                if vfd.message_type is not None:
+                    _ints64(vfd.message_type, v)
+                elif vfd.type in _INT64:
+                    value[k] = int(v)
+        elif mt is not None:
+            for sub in value if fd.is_repeated else (value,):
+                if isinstance(sub, dict):
+                    _ints64(mt, sub)
+        elif fd.type in _INT64:
+            d[fd.name] = [int(v) for v in value] if fd.is_repeated else int(value)
 
 
 def utterance_message(

@@ -428,3 +428,12 @@ def test_import_refuses_control_characters_in_names(target, tmp_path: Path, caps
         result["errors"][0].startswith("line 1: name")
         and "line 2: attributes" in result["errors"][1]
     )
+
+
+def test_to_dict_gives_enum_names_and_numbers(client: VocClient) -> None:
+    from clients.client import to_dict
+
+    client.feedback("ps-dict-1", "ps-dict", "NPS", score=2)
+    card = to_dict(client.card("ps-dict"))
+    assert card["nps"]["category"] == "DETRACTOR" and card["priority"] in ("YELLOW", "ORANGE")
+    assert isinstance(card["nps"]["surveyed_at_ms"], int)
