@@ -620,7 +620,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("card", help="the screen-pop card of a customer")
     p.add_argument("customer_id")
     p.add_argument("--interaction", help="live interaction id (shows its running emotion)")
-    p.add_argument("--locale", choices=("zh", "en"))
+    p.add_argument("--locale", help="zh, en, or zh-TW / zh-HK / zh-Hant for traditional characters")
     p.set_defaults(run=cmd_card)
 
     p = sub.add_parser("feedback", help="record NPS, CSAT, complaint, praise or a comment")

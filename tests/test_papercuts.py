@@ -342,6 +342,16 @@ def test_traditional_locales_reach_traditional_texts(client: VocClient, lexicon,
     assert client.card("ps-hant", locale="zh-CN").locale == "zh"
 
 
+def test_cli_card_takes_a_traditional_locale(target, lexicon, capsys) -> None:
+    args = ["feedback", "ps-hant2", "complaint", "--text", "快递三天了还没到，太慢了"]
+    assert cli([*target, *args]) == 0
+    capsys.readouterr()
+    assert cli([*target, "card", "ps-hant2", "--locale", "zh-TW"]) == 0
+    assert lexicon.label("logistics.delay", "zh-TW") in capsys.readouterr().out
+    assert cli([*target, "card", "ps-hant2", "--locale", "fr"]) == 1
+    assert capsys.readouterr().err.startswith("INVALID_ARGUMENT: locale")
+
+
 # -- CRM import -----------------------------------------------------------------------------
 
 
