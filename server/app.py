@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -410,8 +414,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def serve(cfg: Config, **role: Any) -> int:
-    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons."""
+def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any) -> int:
+    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons.
+    `banner(port)` is called once the port is bound (a worker's, not the owner's)."""
     early_stop = threading.Event()  # a SIGTERM while starting stops the server once it is up
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: early_stop.set())
@@ -420,6 +425,8 @@ def serve(cfg: Config, **role: Any) -> int:
     except (StartupError, VocError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if banner is not None and role.get("role") != "owner":
+        banner(running.port)
 
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: draining", signal.Signals(signum).name)
@@ -480,20 +487,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"StartupError: {exc}", file=sys.stderr)
         return 1
     workers = cfg.server.workers or os.cpu_count() or 1
-    target = f"--target {cfg.server.listen} " if cfg.server.listen != "127.0.0.1:50051" else ""
-    print(
-        f"vocscore serving on {cfg.server.listen} with {workers} worker(s) "
-        f"(store {cfg.store.path}, Ctrl-C to stop)\n"
-        f"  try:  .venv/bin/vocscore {target}card C0001\n"
-        f"        .venv/bin/vocscore {target}card C0002 --locale en\n"
-        f"        .venv/bin/vocscore {target}dashboard A001",
-        file=sys.stderr,
-        flush=True,
-    )
+    shown = multiprocessing.Value("b", 0)  # shared by the forked workers: the first one prints
+
+    def banner(port: int) -> None:
+        with shown.get_lock():
+            if shown.value:
+                return
+            shown.value = 1
+        host = cfg.server.listen.rpartition(":")[0]
+        listen = f"{host}:{port}"
+        target = f"--target {listen} " if listen != "127.0.0.1:50051" else ""
+        script = Path(sys.executable).parent / "vocscore"  # the console script beside python
+        cmd = os.path.relpath(script) if script.exists() else "vocscore"
+        print(
+            f"vocscore serving on {listen} with {workers} worker(s) "
+            f"(store {cfg.store.path}, Ctrl-C to stop)\n"
+            f"  try:  {cmd} {target}card C0001\n"
+            f"        {cmd} {target}card C0002 --locale en\n"
+            f"        {cmd} {target}dashboard A001",
+            file=sys.stderr,
+            flush=True,
+        )
+
     if workers == 1:
-        return serve(cfg)
+        return serve(cfg, banner)
     try:
-        return run_workers(cfg, workers, serve)
+        return run_workers(cfg, workers, functools.partial(serve, banner=banner))
     except StartupError as exc:
         print(f"StartupError: {exc}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clients.pb import admin_pb2, voc_pb2
-from server.card import Card, CardEmotion
+from server.card import Card, CardEmotion, is_traditional
 from server.errors import InvalidArgument
 from server.feedback import Dashboard, FeedbackIn, FeedbackResult, TopicHit
 from server.profiles import ProfileIn
@@ -28,13 +28,15 @@ def enum_name(enum: Any, value: int, field: str) -> str:
 
 
 def locale_of(value: str, default: str) -> str:
-    value = value.strip().lower()
+    """zh, en or zh-Hant (zh-TW, zh-HK, zh-MO and zh-Hant-* are written in traditional
+    characters); other zh-* are zh, en-* are en."""
+    value = value.strip()
     if not value:
         return default
-    lang = value.replace("_", "-").split("-")[0]
+    lang = value.replace("_", "-").split("-")[0].lower()
     if lang not in ("zh", "en"):
-        raise InvalidArgument("locale", f"must be zh or en, got {value!r}")
-    return lang
+        raise InvalidArgument("locale", f"must be zh or en (zh-TW, zh-HK, en-US...), got {value!r}")
+    return "zh-Hant" if lang == "zh" and is_traditional(value) else lang
 
 
 def emotion_pb(label: str, intensity: float, valence: float, arousal: float) -> voc_pb2.Emotion:
@@ -129,7 +131,7 @@ def feedback_in(msg: voc_pb2.Feedback) -> FeedbackIn:
         customer_id=msg.customer_id,
         kind=kind,
         agent_id=msg.agent_id,
-        score=msg.score,
+        score=msg.score if msg.HasField("score") else None,
         text=msg.text,
         channel=enum_name(voc_pb2.Channel, msg.channel, "channel"),
         ts_ms=msg.ts_ms,

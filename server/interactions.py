@@ -92,7 +92,7 @@ def check_utterance(
     iid = check_id("interaction_id", u.interaction_id, max_id_chars)
     if u.speaker not in SPEAKERS:
         raise InvalidArgument("speaker", "must be CUSTOMER or AGENT")
-    cid = check_id("customer_id", u.customer_id, max_id_chars, required=u.speaker == "CUSTOMER")
+    cid = check_id("customer_id", u.customer_id, max_id_chars, required=False)  # see _get
     aid = check_id("agent_id", u.agent_id, max_id_chars, required=False)
     if not u.text.strip():
         raise InvalidArgument("text", "is required")
@@ -207,6 +207,8 @@ class Interactions:
                             "customer_id",
                             f"interaction {u.interaction_id!r} belongs to another customer",
                         )
+                    if u.speaker == "CUSTOMER" and not (u.customer_id or live.customer_id):
+                        raise _no_customer()
                     live.customer_id = live.customer_id or u.customer_id
                     live.agent_id = live.agent_id or u.agent_id
                     live.touched_ms = now_ms
@@ -222,9 +224,12 @@ class Interactions:
                             "customer_id",
                             f"interaction {u.interaction_id!r} belongs to another customer",
                         )
+                    customer = u.customer_id or (stored["customer"] if stored else "")
+                    if u.speaker == "CUSTOMER" and not customer:
+                        raise _no_customer()
                     live = LiveInteraction(
                         u.interaction_id,
-                        u.customer_id or (stored["customer"] if stored else ""),
+                        customer,
                         u.agent_id,
                         InteractionState(self.params),
                         now_ms,
@@ -434,6 +439,10 @@ def _evict_batch(limits: InteractionLimits) -> int:
 
 def _key(interaction_id: str) -> bytes:
     return b"i:" + interaction_id.encode()
+
+
+def _no_customer() -> InvalidArgument:
+    return InvalidArgument("customer_id", "is required on the first utterance of an interaction")
 
 
 def _ended(interaction_id: str) -> FailedPrecondition:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import tags
 from server.config import Config, ConfigError, build_section
 from server.errors import InvalidArgument
 from server.privacy import mask_pii
@@ -165,8 +165,8 @@ def _check_rule(where: str, rule: TagRule) -> None:
 
 
 def normalize_tag(tag: str) -> str:
-    """One spelling per tag: NFKC, case-folded, inner whitespace collapsed, ends trimmed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", tag).casefold()).strip()
+    """One spelling per tag (server.tags: scripts, width, case and spacing)."""
+    return tags.normalize_tag(tag)
 
 
 @dataclass(frozen=True, slots=True)
