@@ -28,6 +28,8 @@ from clients.pb import admin_pb2, voc_pb2
 
 IMPORT_CHUNK = 5000
 EXIT_REJECTED = 3
+RECONNECT_MIN_S = 0.5  # vocscore watch --follow: first pause before reconnecting, doubling
+RECONNECT_MAX_S = 10.0
 
 
 # -- output: enum names, 64-bit ints as numbers, no terminal control from server text -------
@@ -507,22 +509,64 @@ def cmd_report(args: argparse.Namespace, client: VocClient) -> int:
     return 0
 
 
-def cmd_watch(args: argparse.Namespace, client: VocClient) -> int:
-    call = client.watch(min_level=args.level or "", since_ms=args.since_ms)
-    seen = 0
+def parse_duration(text: str) -> int:
+    """`90s`, `10m`, `2h`, `1d` (or plain seconds) in milliseconds."""
+    units = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    text = text.strip().lower()
+    unit = units.get(text[-1:], None)
+    number = text[:-1] if unit else text
     try:
-        for trigger in call:
-            if args.json:
-                print(_json(_dict(trigger), indent=None), flush=True)
-            else:
-                print(format_trigger(_clean(trigger)), flush=True)
-            seen += 1
-            if args.count and seen >= args.count:
-                call.cancel()
-                break
-    except KeyboardInterrupt:
-        call.cancel()
-    return 0
+        value = float(number)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected a duration like 90s, 10m, 2h, 1d"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration cannot be negative")
+    return int(value * (unit or 1_000))
+
+
+def cmd_watch(args: argparse.Namespace, client: VocClient) -> int:
+    """Prints triggers until stopped. The stream ending is an error (exit 1), so a supervisor
+    restarts a watcher whose server went away; `--follow` reconnects by itself and resumes after
+    the last trigger it printed."""
+    since_ms = args.since_ms or (int(time.time() * 1000) - args.since if args.since else 0)
+    seen_at: tuple[int, set[str]] = (0, set())  # the last fired_ms printed and its ids
+    printed, pause = 0, RECONNECT_MIN_S
+    while True:
+        call = client.watch(min_level=args.level or "", since_ms=since_ms)
+        try:
+            for trigger in call:
+                pause = RECONNECT_MIN_S
+                if trigger.fired_ms == seen_at[0] and trigger.trigger_id in seen_at[1]:
+                    continue  # replayed after a reconnect: printed already
+                if args.json:
+                    print(_json(_dict(trigger), indent=None), flush=True)
+                else:
+                    print(format_trigger(_clean(trigger)), flush=True)
+                if trigger.fired_ms != seen_at[0]:
+                    seen_at = (trigger.fired_ms, set())
+                seen_at[1].add(trigger.trigger_id)
+                printed += 1
+                if args.count and printed >= args.count:
+                    call.cancel()
+                    return 0
+            reason = "the server ended the stream"
+        except KeyboardInterrupt:
+            call.cancel()
+            return 0
+        except grpc.RpcError as exc:
+            reason = f"{exc.code().name}: {exc.details()}"
+        if not args.follow:
+            print(f"vocscore: watch: {reason} (--follow reconnects)", file=sys.stderr)
+            return 1
+        print(f"vocscore: watch: {reason}; reconnecting in {pause:.1f} s", file=sys.stderr)
+        try:
+            time.sleep(pause)
+        except KeyboardInterrupt:
+            return 0
+        pause = min(pause * 2, RECONNECT_MAX_S)
+        since_ms = seen_at[0] or since_ms or int(time.time() * 1000) - int(pause * 1000) - 60_000
 
 
 def cmd_triggers(args: argparse.Namespace, client: VocClient) -> int:
@@ -551,7 +595,16 @@ def _add_trigger_commands(sub: Any) -> None:
     p = sub.add_parser("watch", help="print triggers as they fire (Ctrl-C to stop)")
     p.add_argument("--level", choices=("P0", "P1", "P2"), help="this level or more urgent")
     p.add_argument("--since-ms", type=int, default=0, help="replay triggers fired since then")
+    p.add_argument(
+        "--since", type=parse_duration, default=0, help="replay the last 10m, 2h, 1d first"
+    )
     p.add_argument("--count", type=int, default=0, help="stop after this many triggers")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="reconnect when the stream ends, resuming after "
+        "the last trigger printed (without it, the end of the stream exits with status 1)",
+    )
     p.set_defaults(run=cmd_watch)
 
     p = sub.add_parser("triggers", help="list triggers, newest first")
