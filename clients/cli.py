@@ -578,6 +578,30 @@ def cmd_triggers(args: argparse.Namespace, client: VocClient) -> int:
     return 0
 
 
+def format_kpis(report: voc_pb2.KpiReport) -> str:
+    days = (report.until_ms - report.since_ms) / 86_400_000
+    head = f"{report.group_by:<24} {'triggers':>8} {'on-time resp':>12} {'on-time close':>13}"
+    head += f" {'closed loop':>11} {'overdue':>7} {'min to ack':>10} {'min to resolve':>14}"
+    lines = [f"KPIs of the last {days:g} days by {report.group_by}", head]
+    for r in report.rows:
+        lines.append(
+            f"{r.group[:24]:<24} {r.triggers:>8} {r.on_time_response:>12.0%} "
+            f"{r.on_time_closure:>13.0%} {r.closed_loop:>11.0%} {r.overdue:>7} "
+            f"{r.median_min_to_ack if r.responded else '-':>10} "
+            f"{r.median_min_to_resolve if r.resolved else '-':>14}"
+        )
+    if not report.rows:
+        lines.append("no triggers in the period")
+    return "\n".join(lines)
+
+
+def cmd_kpi(args: argparse.Namespace, client: VocClient) -> int:
+    now = int(time.time() * 1000)
+    report = client.trigger_kpis(since_ms=now - args.since, until_ms=now, group_by=args.by)
+    _emit(args, report, format_kpis)
+    return 0
+
+
 def cmd_ack(args: argparse.Namespace, client: VocClient) -> int:
     _emit(args, client.ack_trigger(args.trigger_id, args.by, resolve=args.resolve), format_trigger)
     return 0
@@ -606,6 +630,11 @@ def _add_trigger_commands(sub: Any) -> None:
         "the last trigger printed (without it, the end of the stream exits with status 1)",
     )
     p.set_defaults(run=cmd_watch)
+
+    p = sub.add_parser("kpi", help="on-time response and closure per owner or topic")
+    p.add_argument("--since", type=parse_duration, default=30 * 86_400_000, help="default 30d")
+    p.add_argument("--by", choices=("owner", "topic"), default="owner")
+    p.set_defaults(run=cmd_kpi)
 
     p = sub.add_parser("triggers", help="list triggers, newest first")
     p.add_argument("--state", choices=("OPEN", "ACKED", "RESOLVED"))

@@ -262,6 +262,18 @@ class VocClient:
         )
         return list(self.voc.ListTriggers(request, **self._kw(timeout)).triggers)
 
+    def trigger_kpis(
+        self,
+        *,
+        since_ms: int = 0,
+        until_ms: int = 0,
+        group_by: str = "owner",
+        timeout: float | None = None,
+    ) -> voc_pb2.KpiReport:
+        """KPIs per owner or topic over a period (default: the last 30 days)."""
+        request = voc_pb2.KpiRequest(since_ms=since_ms, until_ms=until_ms, group_by=group_by)
+        return self.voc.GetTriggerKpis(request, **self._kw(timeout))
+
 
 _INT64 = {
     FieldDescriptor.TYPE_INT64,

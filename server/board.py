@@ -18,7 +18,6 @@ import hmac
 import html
 import logging
 import socket
-import statistics
 import threading
 import time
 import urllib.parse
@@ -44,6 +43,7 @@ from server.auth import Token
 from server.config import ConfigError
 from server.delivery import deliveries_of
 from server.errors import VocError, http_status
+from server.kpi import period_kpis
 from server.privacy import mask_pii
 from server.sla import SlaParams, is_red
 from server.trigger_rules import since_key
@@ -128,26 +128,8 @@ class BoardState:
         return [t for _, t in found]
 
     def kpis(self, now: int) -> list[dict[str, Any]]:
-        """Per owner over 30 days: triggers, on-time response, closed loop, median times."""
-        by_owner: dict[str, list[dict[str, Any]]] = {}
-        for t in self.history(now):
-            by_owner.setdefault(t["owner"], []).append(t)
-        rows = []
-        for owner, items in sorted(by_owner.items()):
-            acked = [t for t in items if t.get("acked_ms")]
-            on_time = [t for t in acked if t["acked_ms"] - t["fired_ms"] <= self.sla.respond_ms(t)]
-            resolved = [t for t in items if t["state"] == "RESOLVED"]
-            to_ack = [(t["acked_ms"] - t["fired_ms"]) / 60_000 for t in acked]
-            rows.append(
-                {
-                    "owner": owner,
-                    "triggers": len(items),
-                    "on_time_response": round(len(on_time) / len(items), 3),
-                    "closed_loop": round(len(resolved) / len(items), 3),
-                    "median_min_to_ack": round(statistics.median(to_ack), 1) if to_ack else None,
-                }
-            )
-        return rows
+        """Per owner over the last 30 days (server/kpi.py, as `vocscore kpi` shows them)."""
+        return period_kpis(self.service.store, self.sla, now)[3]
 
     def trend_svg(self, now: int) -> str:
         """Triggers fired per hour over the last 24 h, weak signals (P1) in orange, P0 in red."""

@@ -67,6 +67,8 @@ def trigger_pb(t: dict[str, Any]) -> voc_pb2.Trigger:
         state=_TSTATE[t["state"]],
         acked_by=t.get("acked_by", ""),
         acked_ms=t.get("acked_ms", 0),
+        resolved_by=t.get("resolved_by", ""),
+        resolved_ms=t.get("resolved_ms", 0),
         deliveries=[
             voc_pb2.Delivery(
                 owner=d["owner"],

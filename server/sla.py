@@ -14,7 +14,17 @@ from typing import Any
 
 from server.config import ConfigError
 
-_KEYS = ("respond_p0_s", "respond_p1_s", "respond_p2_s", "respond_red_s", "escalate_to")
+_KEYS = (
+    "respond_p0_s",
+    "respond_p1_s",
+    "respond_p2_s",
+    "respond_red_s",
+    "resolve_p0_s",
+    "resolve_p1_s",
+    "resolve_p2_s",
+    "resolve_red_s",
+    "escalate_to",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +33,10 @@ class SlaParams:
     respond_p1_s: int = 172_800
     respond_p2_s: int = 604_800
     respond_red_s: int = 7200  # any trigger with a VVIP customer among its samples
+    resolve_p0_s: int = 86_400  # closure deadlines, for the KPIs' on-time closure
+    resolve_p1_s: int = 172_800  # product issues closed within 48 h
+    resolve_p2_s: int = 1_209_600
+    resolve_red_s: int = 86_400
     escalate_to: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -47,6 +61,14 @@ class SlaParams:
         seconds = {"P0": self.respond_p0_s, "P1": self.respond_p1_s}.get(level, self.respond_p2_s)
         if red:
             seconds = min(seconds, self.respond_red_s)
+        return seconds * 1000
+
+    def resolve_ms(self, trigger: Mapping[str, Any], red: bool = False) -> int:
+        """The trigger's resolution deadline, in ms after it fired."""
+        level = trigger["level"]
+        seconds = {"P0": self.resolve_p0_s, "P1": self.resolve_p1_s}.get(level, self.resolve_p2_s)
+        if red:
+            seconds = min(seconds, self.resolve_red_s)
         return seconds * 1000
 
     def overdue(self, trigger: Mapping[str, Any], now_ms: int, red: bool = False) -> bool:

@@ -544,7 +544,8 @@ class TriggerEngine:
         return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
 
     def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]:
-        """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved."""
+        """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved, and the
+        first acknowledgement's time and person are kept (the KPIs' time to respond)."""
         trigger_id, by = trigger_id.strip(), by.strip()
         if not trigger_id:
             raise InvalidArgument("trigger_id", "is required")
@@ -559,10 +560,13 @@ class TriggerEngine:
             trigger = tx.get("triggers", key)
             if trigger is None:
                 raise NotFound(f"trigger_id: no trigger {trigger_id!r}")
-            if trigger["state"] == "RESOLVED":
-                return trigger
+            if trigger["state"] == "RESOLVED" or (trigger["state"] == "ACKED" and not resolve):
+                return trigger  # the first response and the resolution keep their times
+            if not trigger.get("acked_ms"):  # resolving an open trigger responds to it too
+                trigger["acked_by"], trigger["acked_ms"] = by, now
+            if resolve:
+                trigger["resolved_by"], trigger["resolved_ms"] = by, now
             trigger["state"] = "RESOLVED" if resolve else "ACKED"
-            trigger["acked_by"], trigger["acked_ms"] = by, now
             tx.put("triggers", key, trigger)
             return trigger
 

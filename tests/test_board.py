@@ -107,7 +107,7 @@ def test_state_ack_and_resolve_over_the_json_api(board) -> None:
         assert client.post("/api/triggers/nope/ack", json={"by": "x"}).status_code == 404
         acked = client.post(f"/api/triggers/{fired}/ack", json={"by": "lead-1"}).json()
         assert acked["state"] == "ACKED"
-        kpi = {k["owner"]: k for k in client.get("/api/state").json()["kpis"]}[row["owner"]]
+        kpi = {k["group"]: k for k in client.get("/api/state").json()["kpis"]}[row["owner"]]
         assert kpi["on_time_response"] > 0
         client.post(f"/api/triggers/{fired}/resolve", json={"by": "lead-1"})
         after = client.get("/api/state").json()

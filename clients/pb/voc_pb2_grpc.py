@@ -85,6 +85,11 @@ class VocStub:
                 request_serializer=voc_dot_v1_dot_voc__pb2.ListTriggersRequest.SerializeToString,
                 response_deserializer=voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
                 _registered_method=True)
+        self.GetTriggerKpis = channel.unary_unary(
+                '/voc.v1.Voc/GetTriggerKpis',
+                request_serializer=voc_dot_v1_dot_voc__pb2.KpiRequest.SerializeToString,
+                response_deserializer=voc_dot_v1_dot_voc__pb2.KpiReport.FromString,
+                _registered_method=True)
 
 
 class VocServicer:
@@ -166,6 +171,14 @@ class VocServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetTriggerKpis(self, request, context):
+        """The outer loop's KPIs per owner or topic over a period: on-time response and closure,
+        closed-loop rate, median time to acknowledge and to resolve ([sla] deadlines).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_VocServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -218,6 +231,11 @@ def add_VocServicer_to_server(servicer, server):
                     servicer.ListTriggers,
                     request_deserializer=voc_dot_v1_dot_voc__pb2.ListTriggersRequest.FromString,
                     response_serializer=voc_dot_v1_dot_voc__pb2.TriggerList.SerializeToString,
+            ),
+            'GetTriggerKpis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTriggerKpis,
+                    request_deserializer=voc_dot_v1_dot_voc__pb2.KpiRequest.FromString,
+                    response_serializer=voc_dot_v1_dot_voc__pb2.KpiReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -491,6 +509,33 @@ class Voc:
             '/voc.v1.Voc/ListTriggers',
             voc_dot_v1_dot_voc__pb2.ListTriggersRequest.SerializeToString,
             voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTriggerKpis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voc.v1.Voc/GetTriggerKpis',
+            voc_dot_v1_dot_voc__pb2.KpiRequest.SerializeToString,
+            voc_dot_v1_dot_voc__pb2.KpiReport.FromString,
             options,
             channel_credentials,
             insecure,
