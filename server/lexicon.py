@@ -68,7 +68,8 @@ MODIFIER_KINDS = ("negator", "intensifier", "diminisher", "contrast")
 
 
 class Range(NamedTuple):
-    """An allowed weight interval; `low_in`/`high_in`: whether each end is allowed."""
+    """An allowed weight interval; `low_in`/`high_in`: whether each end is allowed. Unpacks to
+    the arguments of `_weight` (`_weight(row, text, *a_range, errors)`)."""
 
     low: float
     high: float
@@ -88,7 +89,7 @@ class Range(NamedTuple):
 
 #: Weight of a modifier row by kind: negators flip (-1) or half-flip (-0.5); intensifiers and
 #: contrast words scale up, diminishers down.
-MODIFIER_RANGES: Mapping[str, Range] = MappingProxyType(
+_MODIFIER_RANGES: Mapping[str, Range] = MappingProxyType(
     {
         "negator": Range(-1.0, 0.0, True, False),
         "intensifier": Range(1.0, 3.0, False, True),
@@ -96,6 +97,7 @@ MODIFIER_RANGES: Mapping[str, Range] = MappingProxyType(
         "contrast": Range(1.0, 3.0, False, True),
     }
 )
+MODIFIER_RANGES = _MODIFIER_RANGES
 #: Weight of a row of the other file kinds. An emotion row may weigh 0: a shield, a longer
 #: neutral phrase that wins the match and adds nothing.
 WEIGHT_RANGES: Mapping[str, Range] = MappingProxyType(
@@ -107,10 +109,11 @@ WEIGHT_RANGES: Mapping[str, Range] = MappingProxyType(
         "polarity": Range(-100.0, 100.0, True, True),
     }
 )
+_POLARITY_WEIGHT_LIMIT = WEIGHT_RANGES["polarity"].high
 #: A taxonomy topic: `parent.child`, each part lowercase a-z first, then a-z, 0-9 and _.
-TOPIC_RE = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+_TOPIC_RE = TOPIC_RE = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
 #: An entity or symptom id: lowercase a-z first, then a-z, 0-9, _ and dots.
-CATEGORY_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+_CATEGORY_RE = CATEGORY_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 SEVERITIES = ("1", "2", "3")
 #: The only placeholder an opening may hold (replaced by the topic's label).
 OPENING_PLACEHOLDERS = ("label",)
@@ -122,7 +125,6 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 # - a single-character zh term only in a modifier file (one character as a topic or an emotion
 #   matches inside too many words);
 # - an opening uses no placeholder but {label}.
-_POLARITY_WEIGHT_LIMIT = WEIGHT_RANGES["polarity"].high
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 _SPLIT_RE = re.compile(r"[._-]")
 
@@ -376,14 +378,19 @@ def _rows(f: _File, errors: _Collector) -> list[_Row]:
     return rows
 
 
-def _weight(row: _Row, text: str, allowed: Range, e: _Collector) -> float:
+def _weight(
+    row: _Row, text: str, low: float, high: float, low_in: bool, high_in: bool, e: _Collector
+) -> float:
     try:
         value = float(text)
     except ValueError:
         e.add(row.source, f"weight {text!r} is not a number")
         return float("nan")
-    if value not in allowed:
-        e.add(row.source, f"weight {text!r} out of range {allowed}")
+    ok = (value >= low if low_in else value > low) and (value <= high if high_in else value < high)
+    if not ok or value != value:
+        lo = "[" if low_in else "("
+        hi = "]" if high_in else ")"
+        e.add(row.source, f"weight {text!r} out of range {lo}{low:g}, {high:g}{hi}")
         return float("nan")
     return value
 
@@ -392,7 +399,7 @@ def _parse_taxonomy(f: _File, e: _Collector, into: dict[str, TopicInfo]) -> None
     seen: dict[str, str] = {}
     for row in _rows(f, e):
         topic, parent, label_zh, label_en, severity, owner = row.cols
-        if not TOPIC_RE.fullmatch(topic):
+        if not _TOPIC_RE.fullmatch(topic):
             e.add(row.source, f"topic {topic!r} must look like parent.child (lowercase, digits, _)")
             continue
         if topic in seen:
@@ -434,7 +441,7 @@ def _parse_terms(
             if category not in taxonomy:
                 e.add(row.source, f"topic {category!r} is not in the taxonomy")
                 continue
-            weight = _weight(row, row.cols[2], WEIGHT_RANGES[f.kind], e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
             polarity = row.cols[3]
             if polarity not in TOPIC_POLARITIES:
                 e.add(row.source, f"polarity {polarity!r} must be one of {TOPIC_POLARITIES}")
@@ -443,20 +450,17 @@ def _parse_terms(
             if category not in EMOTIONS:
                 e.add(row.source, f"emotion {category!r} must be one of {EMOTIONS}")
                 continue
-            weight = _weight(row, row.cols[2], WEIGHT_RANGES[f.kind], e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
         elif f.kind == "modifiers":
             if category not in MODIFIER_KINDS:
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")
                 continue
-            weight = _weight(row, row.cols[2], MODIFIER_RANGES[category], e)
+            weight = _weight(row, row.cols[2], *_MODIFIER_RANGES[category], e)
         else:
-            if not CATEGORY_RE.fullmatch(category):
-                e.add(
-                    row.source,
-                    f"id {category!r} must be lowercase: a-z first, then a-z, 0-9, _ and dots",
-                )
+            if not _CATEGORY_RE.fullmatch(category):
+                e.add(row.source, f"id {category!r} must be lowercase a-z, 0-9, _ and dots")
                 continue
-            weight = _weight(row, row.cols[2], WEIGHT_RANGES[f.kind], e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
         if weight != weight:  # NaN: already reported
             continue
         entry = TermEntry(term, kind, category, weight, polarity, f.lang, row.source)
@@ -554,7 +558,7 @@ def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
             weight = float("nan")
         if not -limit <= weight <= limit:  # also rejects NaN
             row = _Row(f"{f.display}:{lineno}", [c.strip() for c in cols])
-            _weight(row, row.cols[1], WEIGHT_RANGES["polarity"], e)  # reports the error
+            _weight(row, row.cols[1], *WEIGHT_RANGES["polarity"], e)  # reports the error
             continue
         into[term] = weight
     if not seen_header:
