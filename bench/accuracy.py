@@ -32,9 +32,10 @@ What each figure means (mappings below, in code):
   topic set in the data.
 - review polarity: zh shopping reviews, pos/neg, as ScoreUtterance reads them (`analyze`); the
   document classifier RecordFeedback uses (`analyze_document`) beside it; neutral is wrong.
-- call-center checks: lexicons/tools/callcenter_checks.txt (zh): phrases expected 0 must get
-  polarity 0 ("neutral kept"); phrases expected +-1 must get that sign. snownlp counts as
-  neutral when 0.4 <= score <= 0.6. Phrases that fail are listed in the JSON.
+- call-center checks: lexicons/tools/callcenter_checks.txt (zh) and callcenter_checks_en.txt
+  (en, agent and customer phrases of bank, telecom and retail calls): phrases expected 0 must
+  get polarity 0 ("neutral kept"); phrases expected +-1 must get that sign. snownlp counts as
+  neutral when 0.4 <= score <= 0.6, VADER when |compound| < 0.05. Failures are in the JSON.
 
 Speed: CPU microseconds per utterance over every row scored (process time, so other processes
 on a shared machine count less than in wall time); vocscore's is the best of that pass and three
@@ -57,6 +58,7 @@ from bench import datasets
 
 REPO = Path(__file__).resolve().parent.parent
 CHECKS = REPO / "lexicons" / "tools" / "callcenter_checks.txt"
+CHECKS_EN = REPO / "lexicons" / "tools" / "callcenter_checks_en.txt"
 
 CLASSES = ("angry", "sad", "fear", "happy", "neutral")
 
@@ -433,7 +435,18 @@ def measure_zh_reviews(rows, ours: Timed, snow: Timed, document: Timed) -> dict[
     }
 
 
-def measure_checks(checks, analyze, snow: Callable[[str], float] | None) -> dict[str, Any]:
+def snow_check_sign(score: float) -> int:
+    """snownlp on a check phrase: neutral when 0.4 <= score <= 0.6."""
+    return 0 if 0.4 <= score <= 0.6 else snow_sign(score)
+
+
+def measure_checks(
+    checks: Sequence[tuple[str, int]],
+    analyze: Callable[[str], Any],
+    peer: tuple[str, Callable[[str], int]] | None = None,
+) -> dict[str, Any]:
+    """Neutral phrases kept neutral and signed phrases given their sign, by vocscore and by
+    `peer` (name, text -> sign), with the phrases vocscore gets wrong."""
     neutral = [(t, e) for t, e in checks if e == 0]
     signed = [(t, e) for t, e in checks if e != 0]
     ours = {t: analyze(t).polarity for t, _ in checks}
@@ -445,10 +458,11 @@ def measure_checks(checks, analyze, snow: Callable[[str], float] | None) -> dict
         "neutral_signed": sorted(t for t, _ in neutral if ours[t] != 0),
         "signed_wrong": sorted(t for t, e in signed if ours[t] != e),
     }
-    if snow is not None:
-        scores = {t: snow(t) for t, _ in checks}
-        result["snownlp_neutral_kept"] = sum(1 for t, _ in neutral if 0.4 <= scores[t] <= 0.6)
-        result["snownlp_signed_right"] = sum(1 for t, e in signed if snow_sign(scores[t]) == e)
+    if peer is not None:
+        name, sign = peer
+        theirs = {t: sign(t) for t, _ in checks}
+        result[f"{name}_neutral_kept"] = sum(1 for t, _ in neutral if theirs[t] == 0)
+        result[f"{name}_signed_right"] = sum(1 for t, e in signed if theirs[t] == e)
     return result
 
 
@@ -489,7 +503,12 @@ def run(
         (ours_en, ("en_emotion", "en_intents")),
     ):
         timed.best_of([r.text for name in names if name in sets for r in rows(name)])
-    result["checks"] = measure_checks(read_checks(), analyzer.analyze, snow.fn)
+    result["checks"] = measure_checks(
+        read_checks(), analyzer.analyze, ("snownlp", lambda t: snow_check_sign(snow.fn(t)))
+    )
+    result["checks_en"] = measure_checks(
+        read_checks(CHECKS_EN), analyzer.analyze, ("vader", lambda t: vader_sign(vader.fn(t)))
+    )
     result["speed"] = {
         "vocscore_zh": ours_zh.summary(),
         "vocscore_en": ours_en.summary(),
@@ -592,7 +611,12 @@ def table(result: dict[str, Any]) -> str:
             + ", ".join(f"{k} {v:.2f}" for k, v in it["per_family"].items())
             + " | - | - |",
         ]
+    ce = result["checks_en"]
     lines += [
+        f"| call-center checks: neutral kept | {ce['neutral_kept']}/{ce['neutral']} | "
+        f"{ce.get('vader_neutral_kept', '-')}/{ce['neutral']} | {ce['neutral']} |",
+        f"| call-center checks: signed right | {ce['signed_right']}/{ce['signed']} | "
+        f"{ce.get('vader_signed_right', '-')}/{ce['signed']} | {ce['signed']} |",
         f"| CPU us per utterance (mean chars) | {speed['vocscore_en']['us_per_utterance']:,.1f} "
         f"({speed['vocscore_en']['mean_chars']:.0f}) | "
         f"{speed['vader']['us_per_utterance']:,.0f} ({speed['vader']['mean_chars']:.0f}) | "
