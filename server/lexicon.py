@@ -123,7 +123,8 @@ _PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
 # - a zh term is written in simplified characters (the loader adds the traditional form; a
 #   traditional term would never match simplified text);
 # - a single-character zh term only in a modifier file (one character as a topic or an emotion
-#   matches inside too many words);
+#   matches inside too many words), and no single ASCII letter or digit as a term of any other
+#   language outside one ("l" would read 尺码是L码 as positive; emoji are fine);
 # - an opening uses no placeholder but {label}.
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 _SPLIT_RE = re.compile(r"[._-]")
@@ -729,6 +730,10 @@ def authoring_errors(files: Iterable[_File]) -> list[str]:
                     e.add(row.source, f"unknown placeholder(s) {bad}; only {{label}} is replaced")
             continue
         if f.lang != "zh":
+            for row in rows:
+                term = row.cols[0]
+                if len(term) == 1 and term.isascii() and term.isalnum() and f.kind != "modifiers":
+                    e.add(row.source, f"single-letter term {term!r} matches too broadly")
             continue
         for row in rows:
             term = row.cols[0]

@@ -138,6 +138,12 @@ def test_openings_hold_only_the_label_placeholder(tmp_path: Path) -> None:
     assert len(errors) == 1 and "unknown placeholder(s) ['name']" in errors[0]
 
 
+def test_no_single_letter_terms_outside_modifiers(tmp_path: Path) -> None:
+    root = user_dir(tmp_path / "user", lang="en", emotions=["l\tpositive\t0.6\t", "😀\tjoy\t0.6\t"])
+    errors = validate.validate([root])
+    assert len(errors) == 1 and "single-letter term 'l'" in errors[0]
+
+
 def test_the_loader_keeps_to_the_load_rules(tmp_path: Path) -> None:
     """Authoring rules are reported by the checkers, but never stop a server from starting."""
     root = user_dir(tmp_path / "user", emotions=["烦\tanger\t0.5\t"])
