@@ -14,13 +14,17 @@ from typing import Any
 
 import grpc
 import orjson
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server.auth import AuthInterceptor, is_loopback, load_tokens
+from server.board import Board, BoardParams
 from server.config import Config, ConfigError, load_config
+from server.delivery import Delivery, DeliveryParams
 from server.engine import Engine
 from server.errors import StartupError, VocError
 from server.feedback import prune_idempotency
@@ -30,6 +34,7 @@ from server.metrics import MetricsHttp, ServerMetrics
 from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
+from server.sla import SlaParams
 from server.store import Store
 from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
@@ -43,11 +48,36 @@ from server.workers import (
 )
 
 log = logging.getLogger(__name__)
-STREAM_DRAIN_S = 2.0
+STREAM_DRAIN_MIN_S = 1.0  # streams and live interactions always get this long after the grace
 SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
 )
+REFLECTED_FILES = (
+    voc_pb2.DESCRIPTOR,
+    admin_pb2.DESCRIPTOR,
+    health_pb2.DESCRIPTOR,
+    reflection_pb2.DESCRIPTOR,
+)
+
+
+def public_descriptor_pool() -> descriptor_pool.DescriptorPool:
+    """A pool with the public protos and their imports only: reflection on the default pool
+    would describe every imported proto, the internal Owner API included."""
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(file: FileDescriptor) -> None:
+        if file.name in added:
+            return
+        for dependency in file.dependencies:
+            add(dependency)
+        pool.AddSerializedFile(file.serialized_pb)
+        added.add(file.name)
+
+    for file in REFLECTED_FILES:
+        add(file)
+    return pool
 
 
 class JsonFormatter(logging.Formatter):
@@ -93,6 +123,8 @@ class Running:
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
     pools: StreamPools | None = None
+    delivery: Delivery | None = None
+    board: Board | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -116,20 +148,28 @@ class Running:
     def stop(self, grace: float | None = None) -> None:
         if self.stopped.is_set():
             return
+        grace = self.cfg.server.grace_s if grace is None else grace
+        # one budget for the whole drain: calls in flight, then streams, then live interactions
+        deadline = time.monotonic() + grace
         self.health.enter_graceful_shutdown()
         self.service.triggers.stop()  # ends trigger streams now rather than after the grace
-        self.server.stop(self.cfg.server.grace_s if grace is None else grace).wait()
+        self.server.stop(grace).wait()
         if self.pools is not None:
             # cancelled streams still run their `finally` (ending their interactions) on pool
             # threads: let them finish before the store closes
-            if not self.pools.drain(STREAM_DRAIN_S):
-                log.warning("streams still open %.0f s after the grace period", STREAM_DRAIN_S)
+            if not self.pools.drain(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic())):
+                log.warning("streams still open after the grace period of %.1f s", grace)
             self.pools.shutdown()
         if self.metrics_http is not None:
             self.metrics_http.stop()  # answered 503 through the grace period; scrapes end here
         if self.metrics is not None:
             self.metrics.close()
-        self.service.interactions.stop()
+        # live interactions are written out in batches; at least a moment even past the grace
+        self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
+        if self.board is not None:
+            self.board.stop()
+        if self.delivery is not None:
+            self.delivery.stop()  # a post in flight is retried after the restart
         self.store.close()
         self.stopped.set()
         log.info("server stopped")
@@ -204,6 +244,13 @@ def build_server(
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
     try:
+        delivery = DeliveryParams.from_section(cfg.delivery)
+        board = BoardParams.from_section(cfg.board)
+        sla = SlaParams.from_section(cfg.sla)
+    except ConfigError as exc:
+        store.close()
+        raise StartupError(str(exc)) from exc
+    try:
         engine = engine or Engine(cfg)
     except ValueError as exc:
         store.close()
@@ -262,6 +309,7 @@ def build_server(
             reflection.SERVICE_NAME,
         ),
         registry,
+        pool=public_descriptor_pool(),
     )
     try:
         if creds is None:
@@ -277,9 +325,22 @@ def build_server(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
+    ops_board = None
+    if board.listen and role != "worker":  # the board lives beside the trigger engine
+        try:
+            ops_board = Board(board, sla, service, load_tokens(cfg.auth))
+        except ConfigError as exc:
+            server.stop(None)
+            store.close()
+            hint = '(set [board] listen, VOC_BOARD_LISTEN, or "" for no board)'
+            raise StartupError(f"{exc} {hint}") from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
-    if role != "worker":  # one process prunes the shared store
+    if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
+        if delivery.routes:
+            running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
+        if ops_board is not None:
+            running.board = ops_board.start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:

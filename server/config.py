@@ -107,6 +107,12 @@ class Config:
     reports: Mapping[str, Any] = field(default_factory=dict)
     weak_signals: Mapping[str, Any] = field(default_factory=dict)
     routing: Mapping[str, Any] = field(default_factory=dict)
+    # [delivery] and [[delivery.routes]]: where fired triggers are posted (server/delivery.py)
+    delivery: Mapping[str, Any] = field(default_factory=dict)
+    # [board]: the ops board's HTTP port and SLA deadlines (server/board.py)
+    board: Mapping[str, Any] = field(default_factory=dict)
+    # [sla]: response deadlines and escalation owners (server/sla.py)
+    sla: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -118,7 +124,17 @@ _SECTIONS = {
     "metrics": MetricsConfig,
     "tls": TlsConfig,
 }
-_FREE_SECTIONS = ("emotion", "live", "reports", "weak_signals", "routing", "auth")
+_FREE_SECTIONS = (
+    "emotion",
+    "live",
+    "reports",
+    "weak_signals",
+    "routing",
+    "auth",
+    "delivery",
+    "board",
+    "sla",
+)
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 
 

@@ -65,6 +65,19 @@ def trigger_pb(t: dict[str, Any]) -> voc_pb2.Trigger:
         state=_TSTATE[t["state"]],
         acked_by=t.get("acked_by", ""),
         acked_ms=t.get("acked_ms", 0),
+        deliveries=[
+            voc_pb2.Delivery(
+                owner=d["owner"],
+                type=d["type"],
+                state=d["state"],
+                attempts=d["attempts"],
+                last_error=d["last_error"],
+                delivered_ms=d["delivered_ms"],
+                next_ms=d["next_ms"] if d["state"] == "RETRYING" else 0,
+                escalation=d.get("escalation", False),
+            )
+            for d in t.get("deliveries", ())
+        ],
     )
 
 

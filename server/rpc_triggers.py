@@ -8,6 +8,7 @@ import grpc
 
 from clients.pb import voc_pb2
 from server import convert
+from server.delivery import deliveries_of
 from server.service import VocService
 from server.trigger_rules import ReportIn
 
@@ -80,4 +81,9 @@ class TriggerRpcs:
         found = self.service.require_triggers().list(
             _unspecified(state), request.since_ms, request.limit
         )
-        return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in found])
+        store = self.service.store
+        return voc_pb2.TriggerList(
+            triggers=[
+                convert.trigger_pb(t | {"deliveries": deliveries_of(store, t["id"])}) for t in found
+            ]
+        )

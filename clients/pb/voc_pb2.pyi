@@ -451,7 +451,7 @@ class ReportAck(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., duplicate: _Optional[bool] = ..., distinct_agents: _Optional[int] = ..., threshold: _Optional[int] = ..., window_s: _Optional[int] = ..., trigger: _Optional[_Union[Trigger, _Mapping]] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class Trigger(_message.Message):
-    __slots__ = ("trigger_id", "level", "kind", "key", "count", "window_s", "first_ms", "fired_ms", "owner", "message", "sample_agent_ids", "sample_customer_ids", "state", "acked_by", "acked_ms")
+    __slots__ = ("trigger_id", "level", "kind", "key", "count", "window_s", "first_ms", "fired_ms", "owner", "message", "sample_agent_ids", "sample_customer_ids", "state", "acked_by", "acked_ms", "deliveries")
     TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -467,6 +467,7 @@ class Trigger(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     ACKED_BY_FIELD_NUMBER: _ClassVar[int]
     ACKED_MS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     trigger_id: str
     level: TriggerLevel
     kind: TriggerKind
@@ -482,7 +483,28 @@ class Trigger(_message.Message):
     state: TriggerState
     acked_by: str
     acked_ms: int
-    def __init__(self, trigger_id: _Optional[str] = ..., level: _Optional[_Union[TriggerLevel, str]] = ..., kind: _Optional[_Union[TriggerKind, str]] = ..., key: _Optional[str] = ..., count: _Optional[int] = ..., window_s: _Optional[int] = ..., first_ms: _Optional[int] = ..., fired_ms: _Optional[int] = ..., owner: _Optional[str] = ..., message: _Optional[str] = ..., sample_agent_ids: _Optional[_Iterable[str]] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[TriggerState, str]] = ..., acked_by: _Optional[str] = ..., acked_ms: _Optional[int] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, trigger_id: _Optional[str] = ..., level: _Optional[_Union[TriggerLevel, str]] = ..., kind: _Optional[_Union[TriggerKind, str]] = ..., key: _Optional[str] = ..., count: _Optional[int] = ..., window_s: _Optional[int] = ..., first_ms: _Optional[int] = ..., fired_ms: _Optional[int] = ..., owner: _Optional[str] = ..., message: _Optional[str] = ..., sample_agent_ids: _Optional[_Iterable[str]] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[TriggerState, str]] = ..., acked_by: _Optional[str] = ..., acked_ms: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("owner", "type", "state", "attempts", "last_error", "delivered_ms", "next_ms", "escalation")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_MS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_MS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    type: str
+    state: str
+    attempts: int
+    last_error: str
+    delivered_ms: int
+    next_ms: int
+    escalation: bool
+    def __init__(self, owner: _Optional[str] = ..., type: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_ms: _Optional[int] = ..., next_ms: _Optional[int] = ..., escalation: _Optional[bool] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("min_level", "since_ms")

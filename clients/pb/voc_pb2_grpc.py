@@ -99,7 +99,10 @@ class VocServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ScoreUtterance(self, request, context):
-        """Score one utterance or message of a live interaction.
+        """Score one utterance or message of a live interaction. An interaction_id has one life:
+        once ended (EndInteraction or the close of its stream) scoring it again is
+        FAILED_PRECONDITION; start a new interaction under a new id. Ids are at most 503 bytes
+        in UTF-8 (INVALID_ARGUMENT naming the field).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,7 +116,9 @@ class VocServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EndInteraction(self, request, context):
-        """Write the interaction's topics and peak emotion into the customer's profile.
+        """Write the interaction's topics and peak emotion into the customer's profile. Idempotent:
+        a second End (also one racing the close of its stream) returns the summary stored by the
+        first, which holds every utterance acknowledged before it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
