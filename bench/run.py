@@ -1,7 +1,8 @@
 """`make bench`: the pytest-benchmark micro-benchmarks, then a short load comparison, in one summary.
 
-Writes bench/out/micro.json (pytest-benchmark), bench/out/load_compare.{md,json,png} (bench.load)
-and bench/out/summary.md with both. Bounded: each step runs in a subprocess with a time limit.
+Writes bench/out/micro.json (pytest-benchmark), bench/out/load_compare.{md,json,png} (bench.load),
+bench/out/accuracy.{log,json} (bench.accuracy: held-out labelled data, skipped when absent) and
+bench/out/summary.md with all. Bounded: each step runs in a subprocess with a time limit.
 """
 
 from __future__ import annotations
