@@ -160,6 +160,37 @@ class BoardState:
         )
         return "".join(parts)
 
+    def topic_trends(self, now: int, open_triggers: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The day's top topics, counts per hour as a small server-drawn SVG; a topic with an
+        open weak-signal (P1) trigger is flagged."""
+        engine = self.service.triggers
+        trends = getattr(engine, "trends", None)
+        if trends is None:
+            return []
+        _, table = trends.table(now)
+        weak = {
+            topic
+            for t in open_triggers
+            if t["kind"] == "WEAK_SIGNAL"
+            for topic in (*t.get("topics", ()), t["key"])
+        }
+        rows = []
+        for topic, counts in table.items():
+            top = max(counts) or 1
+            bars = "".join(
+                f'<rect x="{i * 5}" y="{20 - round(20 * c / top)}" width="4" '
+                f'height="{round(20 * c / top)}"><title>{c}</title></rect>'
+                for i, c in enumerate(counts)
+                if c
+            )
+            flag = topic in weak
+            svg = (
+                f'<svg class="spark{" weak" if flag else ""}" viewBox="0 0 120 20" '
+                f'role="img" aria-label="{html.escape(topic)} per hour">{bars}</svg>'
+            )
+            rows.append({"topic": topic, "total": sum(counts), "weak": flag, "svg": svg})
+        return rows
+
     def agents(self, now: int) -> list[dict[str, Any]]:
         rows = []
         for key, record in self.service.store.scan("agents", limit=100_000):
@@ -179,9 +210,11 @@ class BoardState:
         return out
 
     def snapshot(self, now: int, with_agents: bool) -> dict[str, Any]:
+        triggers = self.triggers(now)
         state: dict[str, Any] = {
             "now_ms": now,
-            "triggers": self.triggers(now),
+            "triggers": triggers,
+            "topics": self.topic_trends(now, triggers),
             "kpis": self.kpis(now),
             "trend_svg": self.trend_svg(now),
         }

@@ -48,6 +48,7 @@ from server.hub import Hub, Subscription
 from server.metrics import trigger_fired
 from server.profiles import FUTURE_SLACK_MS
 from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.trends import TopicTrends
 from server.trigger_rules import (
     LEVELS,
     SAMPLE,
@@ -139,6 +140,7 @@ class TriggerEngine:
         rp, wp = params.reports, params.weak
         self.windows = DistinctWindows(rp.max_tags, rp.agents_per_key)
         self.hub = Hub(capacity=rp.watch_queue, max_subscribers=rp.max_watchers)
+        self.trends = TopicTrends()  # topics per hour for the ops board
         self._lock = threading.Lock()
         self._tags: dict[str, _TagWindow] = {}  # tags holding a kernel slot
         self._waiting: OrderedDict[str, _TagWindow] = OrderedDict()  # tags waiting for one
@@ -479,6 +481,8 @@ class TriggerEngine:
         With `now_ms`, a signal more than a bucket away from now (an old survey, a replayed
         utterance) counts as arriving now: trends follow what the service hears now.
         """
+        if topics:
+            self.trends.add(topics, ts_ms if now_ms is None else min(ts_ms, now_ms))
         if not self.weak.params.enabled or not (topics or combos):
             return []
         with self._lock:

@@ -114,6 +114,15 @@ def test_state_ack_and_resolve_over_the_json_api(board) -> None:
         assert fired not in [t["id"] for t in after["triggers"]]  # resolved leaves the board
 
 
+def test_topic_trends_per_hour(board) -> None:
+    with VocClient(f"127.0.0.1:{board.port}", token=CTI, timeout=10) as c:
+        for i in range(3):
+            c.score(f"trend-{i}", "退款申请了十天还没到账", customer_id=f"trend-c{i}")
+    with logged_in(board) as client:
+        topics = {t["topic"]: t for t in client.get("/api/state").json()["topics"]}
+    assert topics["refund.delay"]["total"] >= 3 and "<svg" in topics["refund.delay"]["svg"]
+
+
 def test_the_event_stream_pushes_a_new_trigger(board) -> None:
     with logged_in(board) as client, client.stream("GET", "/api/events") as events:
         lines = events.iter_lines()
