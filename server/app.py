@@ -32,6 +32,7 @@ from server.delivery import Delivery, DeliveryParams
 from server.engine import Engine
 from server.errors import StartupError, VocError
 from server.feedback import prune_idempotency
+from server.gateway import Gateway, GatewayParams
 from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
@@ -129,6 +130,7 @@ class Running:
     pools: StreamPools | None = None
     delivery: Delivery | None = None
     board: Board | None = None
+    gateway: Gateway | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -170,6 +172,8 @@ class Running:
             self.metrics.close()
         # live interactions are written out in batches; at least a moment even past the grace
         self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
+        if self.gateway is not None:
+            self.gateway.stop()
         if self.board is not None:
             self.board.stop()
         if self.delivery is not None:
@@ -177,6 +181,15 @@ class Running:
         self.store.close()
         self.stopped.set()
         log.info("server stopped")
+
+
+def _public_target(cfg: Config, port: int) -> str:
+    """Where the gateway reaches the public gRPC port: its host (loopback for a wildcard) and
+    `port`, or the configured one (a trigger owner's workers listen there)."""
+    host, _, configured = cfg.server.listen.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::"):
+        host = "127.0.0.1"
+    return f"{host}:{port or configured}"
 
 
 def server_options(cfg: Config, *, reuse_port: bool = False) -> list[tuple[str, Any]]:
@@ -251,6 +264,12 @@ def build_server(
         delivery = DeliveryParams.from_section(cfg.delivery)
         board = BoardParams.from_section(cfg.board)
         sla = SlaParams.from_section(cfg.sla)
+        gateway = GatewayParams.from_section(cfg.gateway)
+        if gateway.listen and cfg.tls.cert_file:
+            raise ConfigError(
+                "[gateway] listen: the JSON gateway talks to the gRPC port in plaintext over "
+                'loopback; with [tls] on, serve JSON through your TLS proxy and set listen = ""'
+            )
     except ConfigError as exc:
         store.close()
         raise StartupError(str(exc)) from exc
@@ -329,15 +348,27 @@ def build_server(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
-    ops_board = None
-    if board.listen and role != "worker":  # the board lives beside the trigger engine
-        try:
-            ops_board = Board(board, sla, service, load_tokens(cfg.auth))
-        except ConfigError as exc:
-            server.stop(None)
-            store.close()
-            hint = '(set [board] listen, VOC_BOARD_LISTEN, or "" for no board)'
-            raise StartupError(f"{exc} {hint}") from exc
+    ops_board = json_gateway = None
+    try:
+        # the board and the gateway live beside the trigger engine, one of each per node; a port
+        # in use costs that page, never the gRPC service
+        if board.listen and role != "worker":
+            try:
+                ops_board = Board(board, sla, service, load_tokens(cfg.auth))
+            except OSError as exc:
+                log.error("no ops board: %s (set [board] listen or VOC_BOARD_LISTEN)", exc)
+        if gateway.listen and role != "worker":
+            target = _public_target(cfg, port if role == "single" else 0)
+            try:
+                json_gateway = Gateway(gateway, target)
+            except OSError as exc:
+                log.error("no JSON gateway: %s (set [gateway] listen)", exc)
+    except ConfigError as exc:
+        server.stop(None)
+        if ops_board is not None:
+            ops_board.stop()
+        store.close()
+        raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
@@ -345,6 +376,8 @@ def build_server(
             running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
         if ops_board is not None:
             running.board = ops_board.start()
+        if json_gateway is not None:
+            running.gateway = json_gateway.start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:

@@ -250,9 +250,12 @@ class Board:
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             self._sock.bind((host.strip("[]"), int(port)))
-        except (OSError, ValueError) as exc:
+        except ValueError as exc:
             self._sock.close()
             raise ConfigError(f"[board] listen {params.listen!r}: {exc}") from None
+        except OSError as exc:  # in use: the caller decides whether that is fatal
+            self._sock.close()
+            raise OSError(f"[board] listen {params.listen}: {exc.strerror or exc}") from None
         self.port = self._sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
         self._server = uvicorn.Server(config)
@@ -271,7 +274,8 @@ class Board:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(10)
+        if self._thread.is_alive():
+            self._thread.join(10)
         self._sock.close()
 
     # -- auth --------------------------------------------------------------------------------

@@ -113,6 +113,8 @@ class Config:
     board: Mapping[str, Any] = field(default_factory=dict)
     # [sla]: response deadlines and escalation owners (server/sla.py)
     sla: Mapping[str, Any] = field(default_factory=dict)
+    # [gateway]: JSON over HTTP in the Connect protocol (server/gateway.py)
+    gateway: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -134,6 +136,7 @@ _FREE_SECTIONS = (
     "delivery",
     "board",
     "sla",
+    "gateway",
 )
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 
