@@ -10,7 +10,9 @@ the server never imports it) or from ``--lexicon``. Each line of that file is
 
 1. form: words (``a-z``, inner ``'`` and ``-``), VADER's few multi-word phrases, and the
    emoticons in EMOTICONS (the others are rare, or occur in ordinary text: ``):`` closes a
-   parenthesis before a colon, ``8)`` ends a numbered list, ``:/`` is in every URL); slang
+   parenthesis before a colon, ``8)`` ends a numbered list; ``:/`` is kept, and the shield
+   ``://`` of ``en/emotions.tsv`` keeps it out of URLs); a word with an apostrophe also comes
+   with a curly apostrophe (``can’t stand``), as phones type it; slang
    abbreviations with digits (``gr8``, ``143``) are dropped;
 2. weak: drop tokens with ``|mean| < MIN_VALENCE``: mild words are noise in short utterances;
 3. hand-written wins: drop tokens that are a term of the hand-written ``en/emotions.tsv``
@@ -19,12 +21,12 @@ the server never imports it) or from ``--lexicon``. Each line of that file is
    they would score every sentence they modify);
 4. STOPLIST: tokens that, in contact-center speech or in the GoEmotions TRAIN comments this was
    checked on, are mostly neutral vocabulary (``help``, ``like``, ``ok``, ``yes``, ``care``,
-   ``credit``, ``free``, ``save``, ``share``...), or whose VADER sense is not the one customers
+   ``credit``, ``free``, ``save``, ``share``, ``ill`` as in "Ill call back"...), or whose VADER sense is not the one customers
    mean (``charged``, ``pay``, ``block``, ``hold``, ``fine``).
 
 Emotion class, from the word (VADER gives only valence): a negative token is ``anger`` when its
-stem is in ANGER_STEMS (anger words, insults, swearing) or its mean is at most
-STRONG_ANGER and it is in no other class, ``anxiety``/``sadness``/``disappointment`` by
+stem is in ANGER_STEMS (anger words, insults, swearing; strong words of violence such as
+``kill`` or ``murder`` are not anger, they are ``negative``), ``anxiety``/``sadness``/``disappointment`` by
 ANXIETY_STEMS/SADNESS_STEMS/DISAPPOINTMENT_STEMS, else ``negative``; a positive token is
 ``gratitude``/``joy``/``satisfaction`` by GRATITUDE_STEMS/JOY_STEMS/SATISFACTION_STEMS, else
 ``positive``. Weight: ``|mean| / SCALE`` rounded to 0.01, at most 1 (VADER's strongest words,
@@ -48,12 +50,11 @@ HEADER = "term\temotion\tweight\tnotes"
 
 MIN_VALENCE = 0.5
 SCALE = 3.0
-STRONG_ANGER = -3.0
 
 WORD_RE = re.compile(r"[a-z](?:[a-z'\-]*[a-z])?(?: [a-z](?:[a-z'\-]*[a-z])?)*")
 # Emoticons kept: the common Western faces, none of which occurs in ordinary prose or URLs.
 EMOTICONS = frozenset(
-    """:( :-( :'( :'-( :[ :-[ :{ :< :-< :c :-c ;( >:( >:-( >:[ >;( :@ </3 d: d-:
+    """:/ :-/ :( :-( :'( :'-( :[ :-[ :{ :< :-< :c :-c ;( >:( >:-( >:[ >;( :@ </3 d: d-:
     :) :-) :)) :-)) :') :'-) :] :-] :} :> :d :-d =) =] =d =-d :p :-p =p ;) ;-) ;] ;-] ;d
     :* :-* ;-* <3 ^^ \\o/ xd""".split()
 )
@@ -79,6 +80,7 @@ STOPLIST = frozenset(
     amazon lost lose loses losing loss losses miss missed misses missing ignore
     ignored ignores alone limit limited limits demand demanded demands
     strange weird odd shock shocked surprise surprised surprising wow
+    crazy ill forget forgot forgotten cut cuts drop drops dropped crush lower
     """.split()
 )
 ANGER_STEMS = (
@@ -354,7 +356,7 @@ def classify(term: str, mean: float) -> str:
         ):
             if has(stems):
                 return emotion
-        return "anger" if mean <= STRONG_ANGER else "negative"
+        return "negative"
     for emotion, stems in (
         ("gratitude", GRATITUDE_STEMS),
         ("joy", JOY_STEMS),
@@ -408,6 +410,9 @@ def build(tokens: list[tuple[str, float]], hand: set[str]) -> tuple[list[str], d
             continue
         weight = min(1.0, round(abs(mean) / SCALE, 2))
         rows.append(f"{term}\t{classify(term, mean)}\t{weight:g}\tvader {mean:+.1f}")
+        curly = term.replace("'", "\u2019")
+        if term not in EMOTICONS and curly != term and curly not in hand:
+            rows.append(f"{curly}\t{classify(term, mean)}\t{weight:g}\tvader {mean:+.1f}")
     return rows, dropped
 
 
