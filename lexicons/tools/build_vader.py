@@ -13,7 +13,8 @@ the server never imports it) or from ``--lexicon``. Each line of that file is
    parenthesis before a colon, ``8)`` ends a numbered list; ``:/`` is kept, and the shield
    ``://`` of ``en/emotions.tsv`` keeps it out of URLs); a word with an apostrophe also comes
    with a curly apostrophe (``can’t stand``), as phones type it; slang
-   abbreviations with digits (``gr8``, ``143``) are dropped;
+   abbreviations with digits (``gr8``, ``143``) and words of one or two letters (``gt``,
+   ``po``, ``tx``; ``l`` would match inside "L码") are dropped;
 2. weak: drop tokens with ``|mean| < MIN_VALENCE`` (0.3; 0.8 and 0.5 were tried and cover less
    of the GoEmotions TRAIN comments for no fewer wrong signs);
 3. hand-written wins: drop tokens that are a term of the hand-written ``en/emotions.tsv``
@@ -21,9 +22,10 @@ the server never imports it) or from ``--lexicon``. Each line of that file is
    ``pretty``, ``super``, ``please``... scale or negate the next word; as emotion terms too
    they would score every sentence they modify);
 4. STOPLIST: tokens that, in contact-center speech or in the GoEmotions TRAIN comments this was
-   checked on, are mostly neutral vocabulary (``help``, ``ok``, ``yes``, ``care``,
-   ``credit``, ``free``, ``save``, ``share``, ``ill`` as in "Ill call back"...), or whose VADER sense is not the one customers
-   mean (``charged``, ``pay``, ``block``, ``hold``, ``fine``).
+   checked on, are mostly neutral vocabulary (``help``, ``ok``, ``yes``, ``care``, ``credit``,
+   ``free``, ``save``, ``share``, ``ill`` as in "Ill call back"), contact-center words that
+   VADER reads as slang (``vip``, ``nfc``, ``aml``, ``pls``), or whose VADER sense is not the
+   one customers mean (``charged``, ``pay``, ``block``, ``hold``, ``fine``).
 
 ``like`` is kept (as ``positive``): the shields of ``en/emotions.tsv`` (``would like``, ``like
 to``, ``looks like``, ``like a``...) take the preposition and the polite wish out of it.
@@ -79,6 +81,8 @@ STOPLIST = frozenset(
     prize prizes reward rewards rewarding bonus cash fund funds funding rich wealth wealthy win
     wins winner winning won positive negative amazon lost lose loses losing loss losses miss
     missed misses missing ignore ignored ignores alone limit limited limits demand demanded
+    vip pls plz fyi nfc mia kia aml iou lts axe rig fan low gla hak tia jho ijs kfy iyq vbs
+    vbg vwd vwp mml mmk sok ptl txs lyb lyl lya gga bfe btd
     demands strange odd shock shocked surprise surprised surprising crazy ill forget forgot
     forgotten cut cuts drop drops dropped crush lower
     """.split()
@@ -398,6 +402,9 @@ def build(tokens: list[tuple[str, float]], hand: set[str]) -> tuple[list[str], d
     for term, mean in sorted(tokens):
         if term not in EMOTICONS and (not WORD_RE.fullmatch(term)):
             dropped["form"] += 1
+            continue
+        if term not in EMOTICONS and len(term) < 3:
+            dropped["form"] += 1  # two-letter slang: "gt", "po", "tx", "l" inside "L码"
             continue
         if abs(mean) < MIN_VALENCE:
             dropped["weak"] += 1
