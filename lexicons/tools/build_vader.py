@@ -81,6 +81,8 @@ STOPLIST = frozenset(
     prize prizes reward rewards rewarding bonus cash fund funds funding rich wealth wealthy win
     wins winner winning won positive negative amazon lost lose loses losing loss losses miss
     missed misses missing ignore ignored ignores alone limit limited limits demand demanded
+    friend friends swift create created holiday holidays united giving increase increased
+    rewarded approved validate special determined ensure welcomed promised curious serious
     vip pls plz fyi nfc mia kia aml iou lts axe rig fan low gla hak tia jho ijs kfy iyq vbs
     vbg vwd vwp mml mmk sok ptl txs lyb lyl lya gga bfe btd
     demands strange odd shock shocked surprise surprised surprising crazy ill forget forgot
