@@ -131,6 +131,8 @@ class Running:
     delivery: Delivery | None = None
     board: Board | None = None
     gateway: Gateway | None = None
+    auth: list[AuthInterceptor] = field(default_factory=list)
+    extra_tokens: tuple[Any, ...] = ()
 
     @property
     def metrics_port(self) -> int:
@@ -150,6 +152,28 @@ class Running:
         )
         for name in ("", *SERVICE_NAMES):
             self.health.set(name, status)
+
+    def reload(self) -> None:
+        """SIGHUP: the lexicons, then the tokens of the config file (TLS certificate files are
+        re-read by themselves at the next handshake after they change). A failure is logged and
+        the current version kept."""
+        try:
+            self.service.engine.reload()
+        except ValueError as exc:
+            log.error("lexicon reload failed, keeping the current version: %s", exc)
+        if not self.auth or self.cfg.source == "defaults":
+            return
+        try:
+            tokens = load_tokens(load_config(self.cfg.source).auth)
+        except ConfigError as exc:
+            log.error("config reload failed, keeping the current tokens: %s", exc)
+            return
+        if not tokens:
+            log.error("the config has no [[auth.tokens]] now: keeping the current tokens")
+            return
+        for interceptor in self.auth:
+            interceptor.replace([*tokens, *self.extra_tokens])
+        log.info("tokens reloaded: %d", len(tokens))
 
     def stop(self, grace: float | None = None) -> None:
         if self.stopped.is_set():
@@ -370,6 +394,8 @@ def build_server(
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
+    running.auth = [a for a in auth if isinstance(a, AuthInterceptor)]
+    running.extra_tokens = (internal_token(secret),) if role == "owner" else ()
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:
@@ -448,7 +474,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any) -> int:
-    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons.
+    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons and tokens.
     `banner(port)` is called once the port is bound (a worker's, not the owner's)."""
     early_stop = threading.Event()  # a SIGTERM while starting stops the server once it is up
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -466,13 +492,7 @@ def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any)
         threading.Thread(target=running.stop, name="drain").start()
 
     def on_reload(signum: int, _frame: Any) -> None:
-        def reload() -> None:
-            try:
-                running.service.engine.reload()
-            except ValueError as exc:
-                log.error("lexicon reload failed, keeping the current version: %s", exc)
-
-        threading.Thread(target=reload, name="reload").start()
+        threading.Thread(target=running.reload, name="reload").start()
 
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)

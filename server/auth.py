@@ -145,6 +145,26 @@ class AuthInterceptor:
             t.name: threading.BoundedSemaphore(t.max_streams) for t in tokens if t.max_streams
         }
 
+    def replace(self, tokens: Sequence[Token]) -> None:
+        """Takes a new set of tokens (a SIGHUP re-read the config): calls in flight keep their
+        gates; a token whose limit is unchanged keeps its gate and its count of calls."""
+        if not tokens:
+            raise ValueError("replace: at least one token (auth cannot be turned off live)")
+        old = {t.name: t for t in self._tokens}
+        for gates, attr in ((self._gates, "max_concurrent"), (self._stream_gates, "max_streams")):
+            fresh = {}
+            for t in tokens:
+                limit = getattr(t, attr)
+                if not limit:
+                    continue
+                before = old.get(t.name)
+                same = before is not None and getattr(before, attr) == limit and t.name in gates
+                fresh[t.name] = gates[t.name] if same else threading.BoundedSemaphore(limit)
+            gates.update(fresh)
+            for name in [n for n in gates if n not in fresh]:
+                del gates[name]
+        self._tokens = tuple(tokens)
+
     def authenticate(self, metadata: Iterable[tuple[str, Any]] | None) -> Token | None:
         """The token whose hash matches the bearer secret, or None; one sha256 per call."""
         header = None

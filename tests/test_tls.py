@@ -210,3 +210,33 @@ def test_tls_config_is_checked(tmp_path: Path, pki: Path) -> None:
     )
     with pytest.raises(StartupError, match="nope.crt"):
         build_server(missing)
+
+
+def test_a_renewed_certificate_is_served_without_a_restart(tmp_path: Path, pki: Path) -> None:
+    """The server's files are replaced by a certificate from another CA: new connections get it."""
+    folder = tmp_path / "live"
+    folder.mkdir()
+    for name in ("server.crt", "server.key"):
+        (folder / name).write_bytes((pki / name).read_bytes())
+    running = _serve(tmp_path / "store", folder)
+    target = f"127.0.0.1:{running.port}"
+    try:
+        with VocClient(target, token=TOKEN, ca_file=pki / "ca.crt") as c:
+            assert c.health(timeout=5) == "SERVING"
+        new_ca_key = ec.generate_private_key(ec.SECP256R1())
+        new_ca = _issue("renewed CA", new_ca_key, None, ca=True)
+        _write(tmp_path, "new-ca", new_ca, new_ca_key)
+        key = ec.generate_private_key(ec.SECP256R1())
+        san = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+        cert = _issue(
+            "localhost", key, (new_ca, new_ca_key), usage=ExtendedKeyUsageOID.SERVER_AUTH, san=san
+        )
+        _write(folder, "server", cert, key)  # the renewal, as certbot or an operator writes it
+        with VocClient(target, token=TOKEN, ca_file=tmp_path / "new-ca.crt") as c:
+            assert c.health(timeout=5) == "SERVING"
+        with VocClient(target, token=TOKEN, ca_file=pki / "ca.crt") as c:
+            with pytest.raises(grpc.RpcError) as old:
+                c.health(timeout=3)
+            assert old.value.code() == grpc.StatusCode.UNAVAILABLE
+    finally:
+        running.stop(grace=0.2)
