@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import html
 import logging
-import socket
 import threading
 import time
 import urllib.parse
@@ -27,7 +26,6 @@ from importlib import resources
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import (
@@ -43,6 +41,7 @@ from server.auth import Token
 from server.config import ConfigError
 from server.delivery import deliveries_of
 from server.errors import VocError, http_status
+from server.http import HttpThread
 from server.kpi import period_kpis
 from server.privacy import mask_pii
 from server.sla import SlaParams, is_red
@@ -245,38 +244,15 @@ class Board:
                 Route("/api/triggers/{trigger_id}/{action}", self.act, methods=["POST"]),
             ]
         )
-        host, _, port = params.listen.rpartition(":")
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._sock.bind((host.strip("[]"), int(port)))
-        except ValueError as exc:
-            self._sock.close()
-            raise ConfigError(f"[board] listen {params.listen!r}: {exc}") from None
-        except OSError as exc:  # in use: the caller decides whether that is fatal
-            self._sock.close()
-            raise OSError(f"[board] listen {params.listen}: {exc.strerror or exc}") from None
-        self.port = self._sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._serve, name="board", daemon=True)
+        self.http = HttpThread(self.app, params.listen, "board")
+        self.port = self.http.port
 
     def start(self) -> Board:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        log.info("board on http://%s:%d/", self.params.listen.rpartition(":")[0], self.port)
+        self.http.start()
         return self
 
-    def _serve(self) -> None:
-        self._server.run(sockets=[self._sock])
-
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(10)
-        self._sock.close()
+        self.http.stop()
 
     # -- auth --------------------------------------------------------------------------------
 
@@ -339,7 +315,7 @@ class Board:
         """Pushes a snapshot when the triggers change (checked every half second on the server,
         at once after an action on this board), the agents every ten seconds, and heartbeats."""
         last_digest, last_agents, last_sent = b"", 0.0, time.monotonic()
-        while not self._server.should_exit:
+        while not self.http.stopping:
             if await request.is_disconnected():
                 return
             now = time.monotonic()

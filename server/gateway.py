@@ -17,17 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import struct
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
 import orjson
-import uvicorn
 from google.protobuf import descriptor, json_format, message_factory
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,6 +32,7 @@ from starlette.routing import Route
 
 from clients.pb import admin_pb2, voc_pb2
 from server.config import ConfigError
+from server.http import HttpThread
 
 log = logging.getLogger(__name__)
 
@@ -125,37 +122,16 @@ class Gateway:
                 Route("/{service}/{method}", self.handle, methods=["POST"]),
             ]
         )
-        host, _, port = params.listen.rpartition(":")
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            self._sock.bind((host.strip("[]"), int(port)))
-        except ValueError as exc:
-            self._sock.close()
-            raise ConfigError(f"[gateway] listen {params.listen!r}: {exc}") from None
-        except OSError as exc:  # in use: the caller decides whether that is fatal
-            self._sock.close()
-            raise OSError(f"[gateway] listen {params.listen}: {exc.strerror or exc}") from None
-        self.port = self._sock.getsockname()[1]
-        self._server = uvicorn.Server(
-            uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        )
-        self._thread = threading.Thread(target=self._server.run, args=([self._sock],), daemon=True)
+        self.http = HttpThread(self.app, params.listen, "gateway")
+        self.port = self.http.port
         self._openapi = orjson.dumps(openapi(self.methods.values()))
 
     def start(self) -> Gateway:
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
-        log.info("Connect JSON gateway on port %d", self.port)
+        self.http.start()
         return self
 
     def stop(self) -> None:
-        self._server.should_exit = True
-        if self._thread.is_alive():
-            self._thread.join(10)
-        self._sock.close()
+        self.http.stop()
         self._channel.close()
 
     async def openapi(self, request: Request) -> Response:

@@ -57,18 +57,17 @@ class SlaParams:
 
     def respond_ms(self, trigger: Mapping[str, Any], red: bool = False) -> int:
         """The trigger's response deadline, in ms after it fired."""
-        level = trigger["level"]
-        seconds = {"P0": self.respond_p0_s, "P1": self.respond_p1_s}.get(level, self.respond_p2_s)
-        if red:
-            seconds = min(seconds, self.respond_red_s)
-        return seconds * 1000
+        return self._deadline_ms("respond", trigger["level"], red)
 
     def resolve_ms(self, trigger: Mapping[str, Any], red: bool = False) -> int:
         """The trigger's resolution deadline, in ms after it fired."""
-        level = trigger["level"]
-        seconds = {"P0": self.resolve_p0_s, "P1": self.resolve_p1_s}.get(level, self.resolve_p2_s)
+        return self._deadline_ms("resolve", trigger["level"], red)
+
+    def _deadline_ms(self, kind: str, level: str, red: bool) -> int:
+        name = f"{kind}_{level.lower()}_s" if level in ("P0", "P1") else f"{kind}_p2_s"
+        seconds = getattr(self, name)
         if red:
-            seconds = min(seconds, self.resolve_red_s)
+            seconds = min(seconds, getattr(self, f"{kind}_red_s"))
         return seconds * 1000
 
     def overdue(self, trigger: Mapping[str, Any], now_ms: int, red: bool = False) -> bool:
