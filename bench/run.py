@@ -20,6 +20,7 @@ MICRO_TIMEOUT_S = 600  # the first run also builds the 1M-profile stores (about 
 LOAD_TIMEOUT_S = 150
 SCALING_TIMEOUT_S = 150
 POLARITY_TIMEOUT_S = 600  # the first run trains snownlp on DEV (about 3 minutes, then cached)
+ACCURACY_TIMEOUT_S = 600  # bench.accuracy: about 2 minutes at its default sample size
 
 
 def run_step(argv: list[str], timeout_s: float, log: Path) -> tuple[int, float]:
@@ -104,6 +105,13 @@ def main(argv: list[str] | None = None) -> int:
         print(steps[-1], file=sys.stderr)
         polarity_runs.append((name, code))
 
+    accuracy_argv = ["-m", "bench.accuracy", "--json", str(out / "accuracy.json")]
+    accuracy_code, seconds = run_step(accuracy_argv, ACCURACY_TIMEOUT_S, out / "accuracy.log")
+    steps.append(
+        f"accuracy on held-out data: exit {accuracy_code} in {seconds:.0f} s (log: accuracy.log)"
+    )
+    print(steps[-1], file=sys.stderr)
+
     lines = ["# vocscore benchmarks", "", *(f"- {s}" for s in steps), ""]
     if not args.skip_micro:
         lines += [
@@ -130,11 +138,15 @@ def main(argv: list[str] | None = None) -> int:
                 if ln.startswith(("|", "lexicon packs", "4000", "2000"))
             ]
             lines += ["", f"### Polarity accuracy ({name})", "", *table]
+    accuracy_log = out / "accuracy.log"
+    if accuracy_code == 0 and accuracy_log.is_file():
+        lines += ["", "### Accuracy on held-out labelled data (bench.accuracy)", ""]
+        lines += accuracy_log.read_text(encoding="utf-8").splitlines()
     summary = out / "summary.md"
     summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(summary.read_text(encoding="utf-8"))
     print(f"wrote {summary}", file=sys.stderr)
-    ok = load_code == 0 and scaling_code == 0 and micro_code in (None, 0)
+    ok = load_code == 0 and scaling_code == 0 and micro_code in (None, 0) and accuracy_code == 0
     return 0 if ok and all(code == 0 for _, code in polarity_runs) else 1
 
 
