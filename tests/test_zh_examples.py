@@ -125,3 +125,23 @@ def test_a_denied_complaint_marker_makes_no_complaint(analyzer: Analyzer) -> Non
 def test_telecom_and_banking_surface_forms(analyzer: Analyzer, text: str, topic: str) -> None:
     a = analyzer.analyze(text)
     assert topic in _complaints(a), a.topics
+
+
+def test_score_utterance_carries_the_escalation_threat(client) -> None:
+    from clients.pb import voc_pb2
+
+    def score(text: str) -> voc_pb2.UtteranceScore:
+        u = voc_pb2.Utterance(
+            interaction_id="esc-1",
+            customer_id="esc-c1",
+            speaker=voc_pb2.CUSTOMER,
+            channel=voc_pb2.VOICE,
+            text=text,
+        )
+        return client.voc.ScoreUtterance(u, timeout=5)
+
+    calm = score("我想查一下话费")
+    assert not calm.escalation_threat and calm.escalation_phrase == ""
+    threat = score("再不处理我就投诉到消协")
+    assert threat.escalation_threat and threat.escalation_phrase == "投诉到消协"
+    assert threat.emotion.valence < 0

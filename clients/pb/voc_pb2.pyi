@@ -271,7 +271,7 @@ class TopicHit(_message.Message):
     def __init__(self, topic: _Optional[str] = ..., polarity: _Optional[_Union[Polarity, str]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class UtteranceScore(_message.Message):
-    __slots__ = ("interaction_id", "matches", "topics", "emotion", "live", "escalation", "triggers", "lexicon_version", "combos")
+    __slots__ = ("interaction_id", "matches", "topics", "emotion", "live", "escalation", "triggers", "lexicon_version", "combos", "escalation_threat", "escalation_phrase")
     INTERACTION_ID_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +281,8 @@ class UtteranceScore(_message.Message):
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
     LEXICON_VERSION_FIELD_NUMBER: _ClassVar[int]
     COMBOS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_THREAT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_PHRASE_FIELD_NUMBER: _ClassVar[int]
     interaction_id: str
     matches: _containers.RepeatedCompositeFieldContainer[TermMatch]
     topics: _containers.RepeatedCompositeFieldContainer[TopicHit]
@@ -290,7 +292,9 @@ class UtteranceScore(_message.Message):
     triggers: _containers.RepeatedCompositeFieldContainer[Trigger]
     lexicon_version: str
     combos: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, interaction_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[TermMatch, _Mapping]]] = ..., topics: _Optional[_Iterable[_Union[TopicHit, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., live: _Optional[_Union[Emotion, _Mapping]] = ..., escalation: _Optional[bool] = ..., triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., lexicon_version: _Optional[str] = ..., combos: _Optional[_Iterable[str]] = ...) -> None: ...
+    escalation_threat: bool
+    escalation_phrase: str
+    def __init__(self, interaction_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[TermMatch, _Mapping]]] = ..., topics: _Optional[_Iterable[_Union[TopicHit, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., live: _Optional[_Union[Emotion, _Mapping]] = ..., escalation: _Optional[bool] = ..., triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., lexicon_version: _Optional[str] = ..., combos: _Optional[_Iterable[str]] = ..., escalation_threat: _Optional[bool] = ..., escalation_phrase: _Optional[str] = ...) -> None: ...
 
 class EndInteractionRequest(_message.Message):
     __slots__ = ("interaction_id", "customer_id", "agent_id")
