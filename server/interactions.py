@@ -69,6 +69,7 @@ class LiveInteraction:
     lock: threading.Lock = field(default_factory=threading.Lock)
     snippet: str = ""
     customer_spoke: bool = False
+    threat: str = ""  # the customer's first escalation threat, for the card
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +212,8 @@ class Interactions:
             emotion, escalation = live.state.update(analysis, u.speaker, u.ts_ms)
             if u.speaker == "CUSTOMER":
                 live.customer_spoke = True
+                if analysis.escalation and not live.threat:
+                    live.threat = analysis.escalation
             if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
                 live.snippet = mask_pii(u.text[:200])
         triggers: tuple[dict[str, Any], ...] = ()
@@ -230,6 +233,11 @@ class Interactions:
         return UtteranceResult(
             u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
         )
+
+    def live_threat(self, interaction_id: str) -> str:
+        """The customer's first escalation threat in a live interaction, "" when none."""
+        live = self._live.get(interaction_id)
+        return live.threat if live is not None else ""
 
     def live_emotion(self, interaction_id: str) -> CardEmotion | None:
         live = self._live.get(interaction_id)

@@ -145,3 +145,29 @@ def test_score_utterance_carries_the_escalation_threat(client) -> None:
     threat = score("再不处理我就投诉到消协")
     assert threat.escalation_threat and threat.escalation_phrase == "投诉到消协"
     assert threat.emotion.valence < 0
+
+    card = client.voc.GetSummaryCard(
+        voc_pb2.CardRequest(customer_id="esc-c1", interaction_id="esc-1"), timeout=5
+    )
+    assert card.escalation_threat and card.escalation_phrase == "投诉到消协"
+    assert not client.voc.GetSummaryCard(
+        voc_pb2.CardRequest(customer_id="esc-c1"), timeout=5
+    ).escalation_threat
+
+
+@pytest.mark.parametrize(("locale", "line"), [("zh", "投诉到消协"), ("en", "escalate")])
+def test_a_threat_makes_the_card_red_with_an_alert(locale: str, line: str) -> None:
+    from server.card import assemble_card
+    from server.config import CardConfig
+    from server.lexicon import load_lexicon
+    from server.profiles import new_profile
+
+    now = 1_800_000_000_000
+    profile = new_profile("C1", now - 86_400_000)
+    profile["tier"] = "VIP"
+    kw = {"now_ms": now, "locale": locale, "texts": load_lexicon(), "cfg": CardConfig()}
+    quiet = assemble_card("C1", profile, **kw)
+    card = assemble_card("C1", profile, escalation_phrase="投诉到消协", **kw)
+    assert card.escalation_phrase == "投诉到消协"
+    assert any(line in a for a in card.alerts) and not quiet.alerts
+    assert card.priority == "RED" and quiet.priority != "RED"

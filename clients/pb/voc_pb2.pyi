@@ -167,7 +167,7 @@ class Emotion(_message.Message):
     def __init__(self, label: _Optional[str] = ..., intensity: _Optional[float] = ..., valence: _Optional[float] = ..., arousal: _Optional[float] = ...) -> None: ...
 
 class SummaryCard(_message.Message):
-    __slots__ = ("customer_id", "known", "tier", "nps", "last_csat", "topics", "emotion", "priority", "alerts", "opening_line", "active_incidents", "server_time_us", "name", "locale")
+    __slots__ = ("customer_id", "known", "tier", "nps", "last_csat", "topics", "emotion", "priority", "alerts", "opening_line", "active_incidents", "server_time_us", "name", "locale", "escalation_threat", "escalation_phrase")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     KNOWN_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +182,8 @@ class SummaryCard(_message.Message):
     SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_THREAT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_PHRASE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     known: bool
     tier: Tier
@@ -196,7 +198,9 @@ class SummaryCard(_message.Message):
     server_time_us: int
     name: str
     locale: str
-    def __init__(self, customer_id: _Optional[str] = ..., known: _Optional[bool] = ..., tier: _Optional[_Union[Tier, str]] = ..., nps: _Optional[_Union[Nps, _Mapping]] = ..., last_csat: _Optional[_Union[Csat, _Mapping]] = ..., topics: _Optional[_Iterable[_Union[CardTopic, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., alerts: _Optional[_Iterable[str]] = ..., opening_line: _Optional[str] = ..., active_incidents: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., server_time_us: _Optional[int] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ...) -> None: ...
+    escalation_threat: bool
+    escalation_phrase: str
+    def __init__(self, customer_id: _Optional[str] = ..., known: _Optional[bool] = ..., tier: _Optional[_Union[Tier, str]] = ..., nps: _Optional[_Union[Nps, _Mapping]] = ..., last_csat: _Optional[_Union[Csat, _Mapping]] = ..., topics: _Optional[_Iterable[_Union[CardTopic, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., alerts: _Optional[_Iterable[str]] = ..., opening_line: _Optional[str] = ..., active_incidents: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., server_time_us: _Optional[int] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., escalation_threat: _Optional[bool] = ..., escalation_phrase: _Optional[str] = ...) -> None: ...
 
 class Typing(_message.Message):
     __slots__ = ("chars", "elapsed_ms", "deletions")
