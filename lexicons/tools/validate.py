@@ -24,6 +24,9 @@ HEADERS = {
     "symptoms": ["term", "symptom", "weight", "notes"],
     "openings": ["topic", "polarity", "text", "notes"],
     "polarity": ["term", "weight", "notes"],
+    "vocab": ["term", "notes"],  # neutral words: no weight (lexicons/tools/build_vocab.py)
+    "escalation": ["term", "weight", "notes"],
+    "complaints": ["term", "weight", "notes"],
 }
 POLARITY_LIMIT = 100.0  # |weight| of a document-classifier row (server.lexicon)
 EMOTIONS = {
@@ -147,6 +150,8 @@ def check_file(path: Path, kind: str, lang: str | None, topics: set[str], errors
                 err(f"zh term {term!r} is not simplified ({_T2S.convert(term)!r})")
             if kind != "modifiers" and len(term) < 2:
                 err(f"single-character term {term!r} matches too broadly")
+        if kind == "vocab":
+            continue
         w = _weight(rec["weight"])
         if w is None:
             err(f"weight {rec['weight']!r} is not a number")
@@ -172,6 +177,8 @@ def check_file(path: Path, kind: str, lang: str | None, topics: set[str], errors
         elif kind == "emotions":
             if rec["emotion"] not in EMOTIONS:
                 err(f"emotion must be one of {sorted(EMOTIONS)}, got {rec['emotion']!r}")
+        elif kind in ("escalation", "complaints"):
+            pass  # a term and its weight only
         else:
             ident = rec[HEADERS[kind][1]]
             if not ID_RE.match(ident):
