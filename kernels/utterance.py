@@ -19,8 +19,11 @@ Semantics (what `server.scoring.Analyzer` documents), in order:
 2. leftmost-longest, non-overlapping selection; a key flagged "bounded" at an end needs no
    ASCII letter or digit next to it there (English words);
 3. the kept items in text order feed the emotion model: negators flip the next term within
-   their reach (no clause break in between), intensifiers and diminishers scale it, contrast
-   words damp what came before and weight what follows;
+   their reach (no clause break and no 就 in between: "再不X就Y"), intensifiers and diminishers
+   scale it, contrast words damp what came before and weight what follows; vocabulary words
+   only win the match; escalation threats are anger no negator flips (the first one is
+   returned); a complaint marker not negated adds disappointment and makes every neutral
+   topic of the utterance a complaint;
 4. valence, arousal, polarity, label and intensity, from the summed evidence, the "!" and "?"
    counted here and the other surface cues the caller measured (``cue``, added to arousal).
 """
@@ -849,7 +852,8 @@ class UtteranceKernel:
         those two itself).
 
         Returns ``(scalars, ints, floats)``. ``scalars`` are named by the ``R_*`` constants
-        (label, polarity, kept matches, record counts, intensity, valence, arousal); ``ints``
+        (label, polarity, kept matches, record counts, intensity, valence, arousal, the item
+        of the first escalation threat or -1); ``ints``
         holds a record ``(item, start, end, negated)`` per match in text order (character
         offsets; none unless ``with_matches``), then ``(category, polarity)`` per topic in
         first-seen order, then entity and symptom category ids; ``floats`` a weight per match,

@@ -107,6 +107,11 @@ def test_conditional_negation_never_flips_a_threat(analyzer: Analyzer, text: str
     assert all(not m.negated for m in a.matches if m.kind == "escalation")
 
 
+def test_an_alarm_device_is_no_threat(analyzer: Analyzer) -> None:
+    assert analyzer.analyze("厨房的烟雾报警器一直响").escalation == ""
+    assert analyzer.analyze("你们再不来我就报警").escalation == "报警"
+
+
 def test_a_denied_complaint_marker_makes_no_complaint(analyzer: Analyzer) -> None:
     a = analyzer.analyze("我没有投诉，只是问一下套餐")
     assert not any(t.polarity == "complaint" for t in a.topics)

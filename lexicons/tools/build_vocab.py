@@ -55,6 +55,8 @@ SUPPLEMENT = (
     "好几个",
     "更改成",
     "变更为",
+    "报警器",  # a smoke alarm is no threat to call the police (an escalation term)
+    "烟雾报警",
 )
 
 
