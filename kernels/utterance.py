@@ -476,15 +476,26 @@ def _score(units, table, floats, cue, with_matches, out):
                 if code == WORD:  # wins the match, adds nothing ("更改" hides the "更")
                     continue
                 if code == ESCALATE:
-                    # A threat is anger that no negator flips: the 不 of "再不处理我就投诉"
-                    # belongs to the condition, not to the threat.
-                    eff = weight * cmul
-                    neg_val += eff
-                    buckets[ANGER] += eff
-                    aro += eff * floats[frow + F_AROUSAL]
-                    if escalation < 0:
-                        escalation = it
+                    # A threat is anger that a conditional negation never flips: the 不 of
+                    # "再不处理我要投诉" belongs to the condition. Only a negator right before
+                    # it (half the usual reach, no 就) denies it: "我不会投诉到消协".
                     negated = False
+                    if neg != 0.0:
+                        clause = True
+                        for u in range(neg_end_u, start_u):
+                            if _is_break(units[u]) or units[u] == 0x5C31:
+                                clause = False
+                                break
+                        # the negator stays pending for the key's other items ("cancel my
+                        # account" is also an anger term): threats come first in a key
+                        negated = clause and start - neg_end <= neg_win // 2
+                    eff = weight * cmul
+                    if not negated:
+                        neg_val += eff
+                        buckets[ANGER] += eff
+                        aro += eff * floats[frow + F_AROUSAL]
+                        if escalation < 0:
+                            escalation = it
                 else:  # a complaint marker ("要求核实"), unless negated ("没有投诉")
                     negated = False
                     if neg != 0.0:

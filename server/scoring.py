@@ -380,7 +380,15 @@ class Analyzer:
         for surface in sorted(by_key):
             items = by_key[surface]
             if len(items) > 1:
-                items.sort(key=lambda i: ku.NEG <= items_i[i][0] <= ku.CONTRAST)
+                # threats first (the negator before them stays pending for the key's other
+                # items), modifiers last (a key that is also a term never modifies itself)
+                items.sort(
+                    key=lambda i: (
+                        2
+                        if ku.NEG <= items_i[i][0] <= ku.CONTRAST
+                        else items_i[i][0] != ku.ESCALATE
+                    )
+                )
             units = ku.code_units(surface)
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             keys_units.append(units)

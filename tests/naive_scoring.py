@@ -116,7 +116,7 @@ class ReferenceAnalyzer:
         for surface in sorted(by_key):
             items = by_key[surface]
             # Modifiers last, so a key that is also a sentiment term never modifies itself.
-            items.sort(key=lambda it: _NEG <= it[0] <= _CONTRAST)
+            items.sort(key=lambda it: 2 if _NEG <= it[0] <= _CONTRAST else it[0] != _ESCALATE)
             key = surface.encode("utf-16-be", "surrogatepass").decode("latin-1")
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             if len(items) > 1:
@@ -248,11 +248,16 @@ class ReferenceAnalyzer:
             if code == _ESCALATE or code == _MARK:
                 negated = False
                 eff = weight * cmul
-                if code == _ESCALATE:  # never negated
-                    neg_val += eff
-                    buckets[_ANGER] += eff
-                    aro += eff * extra
-                    escalation = escalation or surface
+                if code == _ESCALATE:  # only a negator right before it denies it
+                    if neg:
+                        negated = start - neg_end <= neg_win // 2 and _NEG_BREAKS.isdisjoint(
+                            norm[neg_end:start]
+                        )
+                    if not negated:
+                        neg_val += eff
+                        buckets[_ANGER] += eff
+                        aro += eff * extra
+                        escalation = escalation or surface
                 else:
                     if neg:
                         negated = start - neg_end <= neg_win and _NEG_BREAKS.isdisjoint(

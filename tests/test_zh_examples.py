@@ -96,6 +96,7 @@ def test_the_committed_vocabulary_is_what_the_script_writes() -> None:
     [
         "再不处理我就投诉到消协",
         "你们不给退款我就打12315",
+        "你们再不退款我要投诉到消协",
         "If you don't fix this I'll report you",
         "refund me or I will take legal action",
     ],
@@ -105,6 +106,15 @@ def test_conditional_negation_never_flips_a_threat(analyzer: Analyzer, text: str
     assert a.escalation
     assert a.polarity == -1
     assert all(not m.negated for m in a.matches if m.kind == "escalation")
+
+
+@pytest.mark.parametrize(
+    "text", ["我不会投诉到消协的，放心", "I will not cancel my account, I just want help"]
+)
+def test_a_denied_threat_is_no_threat(analyzer: Analyzer, text: str) -> None:
+    a = analyzer.analyze(text)
+    assert a.escalation == ""
+    assert a.emotion.label != "ANGRY"
 
 
 def test_an_alarm_device_is_no_threat(analyzer: Analyzer) -> None:
