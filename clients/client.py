@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import grpc
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
@@ -17,11 +21,12 @@ MAX_MESSAGE_BYTES = 4 << 20
 
 
 class VocClient:
-    """Talks to a vocscore server; every call has a deadline (`timeout` seconds by default)."""
+    """Talks to a vocscore server; every call has a deadline (`timeout` seconds by default).
+    The target defaults to $VOC_TARGET, then 127.0.0.1:50051."""
 
     def __init__(
         self,
-        target: str = DEFAULT_TARGET,
+        target: str | None = None,
         *,
         timeout: float = 5.0,
         token: str | None = None,
@@ -29,6 +34,7 @@ class VocClient:
         client_cert: tuple[str | Path, str | Path] | None = None,
         channel_options: tuple[tuple[str, Any], ...] = (),
     ) -> None:
+        target = target or os.environ.get("VOC_TARGET") or DEFAULT_TARGET
         self.target = target
         self.timeout = timeout
         options = [
@@ -83,7 +89,7 @@ class VocClient:
         customer_id: str,
         kind: str,
         *,
-        score: int = 0,
+        score: int | None = None,
         text: str = "",
         agent_id: str = "",
         channel: str = "CHANNEL_UNSPECIFIED",
@@ -96,7 +102,7 @@ class VocClient:
             customer_id=customer_id,
             agent_id=agent_id,
             kind=voc_pb2.Feedback.Kind.Value(kind.upper()),
-            score=score,
+            score=score,  # None leaves it unset: NPS and CSAT need one
             text=text,
             channel=voc_pb2.Channel.Value(channel.upper()),
             ts_ms=ts_ms,
@@ -256,6 +262,59 @@ class VocClient:
         )
         return list(self.voc.ListTriggers(request, **self._kw(timeout)).triggers)
 
+    def trigger_kpis(
+        self,
+        *,
+        since_ms: int = 0,
+        until_ms: int = 0,
+        group_by: str = "owner",
+        timeout: float | None = None,
+    ) -> voc_pb2.KpiReport:
+        """KPIs per owner or topic over a period (default: the last 30 days)."""
+        request = voc_pb2.KpiRequest(since_ms=since_ms, until_ms=until_ms, group_by=group_by)
+        return self.voc.GetTriggerKpis(request, **self._kw(timeout))
+
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+
+
+def to_dict(msg: Message) -> dict[str, Any]:
+    """A reply as plain data: the protobuf JSON mapping (enum names such as "DETRACTOR", proto
+    field names, every field), except that 64-bit integers stay numbers like every other
+    integer (the JSON mapping makes them strings). `vocscore --json` prints exactly this."""
+    d = MessageToDict(
+        msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    _ints64(msg.DESCRIPTOR, d)
+    return d
+
+
+def _ints64(descriptor: Any, d: dict[str, Any]) -> None:
+    for fd in descriptor.fields:
+        value = d.get(fd.name)
+        if value is None:
+            continue
+        mt = fd.message_type
+        if mt is not None and mt.GetOptions().map_entry:
+            vfd = mt.fields_by_name["value"]
+            for k, v in value.items():
+                if vfd.message_type is not None:
+                    _ints64(vfd.message_type, v)
+                elif vfd.type in _INT64:
+                    value[k] = int(v)
+        elif mt is not None:
+            for sub in value if fd.is_repeated else (value,):
+                if isinstance(sub, dict):
+                    _ints64(mt, sub)
+        elif fd.type in _INT64:
+            d[fd.name] = [int(v) for v in value] if fd.is_repeated else int(value)
+
 
 def utterance_message(
     interaction_id: str,
@@ -293,10 +352,22 @@ def profile_message(p: Mapping[str, Any]) -> admin_pb2.Profile:
         for k, v in p.items()
         if k not in ("customer_id", "tier", "name", "locale", "attributes") and v not in (None, "")
     }
+    customer_id = str(p.get("customer_id") or "").strip()
+    name = str(p.get("name") or "")
+    if not name.isprintable():
+        raise ValueError("name: contains control characters")
+    bad_key = next((k for k in attributes if not str(k).isprintable()), None)
+    if bad_key is not None:
+        raise ValueError(f"attributes: key {str(bad_key)!r} contains control characters")
+    if any(ch.isspace() or not ch.isprintable() for ch in customer_id):
+        raise ValueError(
+            f"customer_id: {customer_id!r} contains a space or control character "
+            "(ids are one word, as every RPC receives them)"
+        )
     return admin_pb2.Profile(
-        customer_id=str(p.get("customer_id") or ""),
+        customer_id=customer_id,
         tier=voc_pb2.Tier.Value(tier),
-        name=str(p.get("name") or ""),
+        name=name,
         locale=str(p.get("locale") or ""),
         attributes={**{k: str(v) for k, v in attributes.items()}, **extra},
     )

@@ -36,6 +36,21 @@ class HeldStreams:
             self.details.append(f"{code.name}: {details}")
 
 
+_LOOP: asyncio.AbstractEventLoop | None = None
+_LOOP_LOCK = threading.Lock()
+
+
+def _shared_loop() -> asyncio.AbstractEventLoop:
+    """One event loop thread per process for every holder: grpc.aio binds its completion queue to
+    the first loop it runs on, so a second loop after the first one closed would never be woken."""
+    global _LOOP
+    with _LOOP_LOCK:
+        if _LOOP is None:
+            _LOOP = asyncio.new_event_loop()
+            threading.Thread(target=_LOOP.run_forever, name="idle-streams", daemon=True).start()
+        return _LOOP
+
+
 class IdleStreams:
     """Opens `live` StreamInteraction and `watch` WatchTriggers streams on `target`; `close()` ends
     them. `channels` spreads the streams over that many connections (a gateway uses a few)."""
@@ -59,8 +74,8 @@ class IdleStreams:
         self.prefix = prefix
         self.open_timeout_s = open_timeout_s
         self.held = HeldStreams()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="idle-streams")
+        self._loop = _shared_loop()
+        self._open_called = False
         self._stop: asyncio.Event | None = None
         self._opening = asyncio.Semaphore(OPEN_AT_ONCE)
         self._tasks: list[asyncio.Task] = []
@@ -75,18 +90,16 @@ class IdleStreams:
 
     def open(self) -> HeldStreams:
         """Opens every stream and returns once each has answered (or failed)."""
-        self._thread.start()
+        self._open_called = True
         future = asyncio.run_coroutine_threadsafe(self._open(), self._loop)
         future.result(self.open_timeout_s + 30)
         return self.held
 
     def close(self) -> None:
-        if not self._thread.is_alive():
+        if not self._open_called:
             return
+        self._open_called = False
         asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(120)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(30)
-        self._loop.close()
 
     async def _open(self) -> None:
         self._stop = asyncio.Event()

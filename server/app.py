@@ -3,33 +3,43 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import grpc
 import orjson
+from google.protobuf import descriptor_pool
+from google.protobuf.descriptor import FileDescriptor
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server.auth import AuthInterceptor, is_loopback, load_tokens
+from server.board import Board, BoardParams
 from server.config import Config, ConfigError, load_config
+from server.delivery import Delivery, DeliveryParams
 from server.engine import Engine
 from server.errors import StartupError, VocError
 from server.feedback import prune_idempotency
+from server.gateway import Gateway, GatewayParams
 from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
 from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
+from server.sla import SlaParams
 from server.store import Store
 from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
@@ -43,11 +53,36 @@ from server.workers import (
 )
 
 log = logging.getLogger(__name__)
-STREAM_DRAIN_S = 2.0
+STREAM_DRAIN_MIN_S = 1.0  # streams and live interactions always get this long after the grace
 SERVICE_NAMES = (
     voc_pb2.DESCRIPTOR.services_by_name["Voc"].full_name,
     admin_pb2.DESCRIPTOR.services_by_name["Admin"].full_name,
 )
+REFLECTED_FILES = (
+    voc_pb2.DESCRIPTOR,
+    admin_pb2.DESCRIPTOR,
+    health_pb2.DESCRIPTOR,
+    reflection_pb2.DESCRIPTOR,
+)
+
+
+def public_descriptor_pool() -> descriptor_pool.DescriptorPool:
+    """A pool with the public protos and their imports only: reflection on the default pool
+    would describe every imported proto, the internal Owner API included."""
+    pool = descriptor_pool.DescriptorPool()
+    added: set[str] = set()
+
+    def add(file: FileDescriptor) -> None:
+        if file.name in added:
+            return
+        for dependency in file.dependencies:
+            add(dependency)
+        pool.AddSerializedFile(file.serialized_pb)
+        added.add(file.name)
+
+    for file in REFLECTED_FILES:
+        add(file)
+    return pool
 
 
 class JsonFormatter(logging.Formatter):
@@ -93,6 +128,9 @@ class Running:
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
     pools: StreamPools | None = None
+    delivery: Delivery | None = None
+    board: Board | None = None
+    gateway: Gateway | None = None
 
     @property
     def metrics_port(self) -> int:
@@ -116,23 +154,42 @@ class Running:
     def stop(self, grace: float | None = None) -> None:
         if self.stopped.is_set():
             return
+        grace = self.cfg.server.grace_s if grace is None else grace
+        # one budget for the whole drain: calls in flight, then streams, then live interactions
+        deadline = time.monotonic() + grace
         self.health.enter_graceful_shutdown()
         self.service.triggers.stop()  # ends trigger streams now rather than after the grace
-        self.server.stop(self.cfg.server.grace_s if grace is None else grace).wait()
+        self.server.stop(grace).wait()
         if self.pools is not None:
             # cancelled streams still run their `finally` (ending their interactions) on pool
             # threads: let them finish before the store closes
-            if not self.pools.drain(STREAM_DRAIN_S):
-                log.warning("streams still open %.0f s after the grace period", STREAM_DRAIN_S)
+            if not self.pools.drain(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic())):
+                log.warning("streams still open after the grace period of %.1f s", grace)
             self.pools.shutdown()
         if self.metrics_http is not None:
             self.metrics_http.stop()  # answered 503 through the grace period; scrapes end here
         if self.metrics is not None:
             self.metrics.close()
-        self.service.interactions.stop()
+        # live interactions are written out in batches; at least a moment even past the grace
+        self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
+        if self.gateway is not None:
+            self.gateway.stop()
+        if self.board is not None:
+            self.board.stop()
+        if self.delivery is not None:
+            self.delivery.stop()  # a post in flight is retried after the restart
         self.store.close()
         self.stopped.set()
         log.info("server stopped")
+
+
+def _public_target(cfg: Config, port: int) -> str:
+    """Where the gateway reaches the public gRPC port: its host (loopback for a wildcard) and
+    `port`, or the configured one (a trigger owner's workers listen there)."""
+    host, _, configured = cfg.server.listen.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::"):
+        host = "127.0.0.1"
+    return f"{host}:{port or configured}"
 
 
 def server_options(cfg: Config, *, reuse_port: bool = False) -> list[tuple[str, Any]]:
@@ -204,6 +261,19 @@ def build_server(
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
     try:
+        delivery = DeliveryParams.from_section(cfg.delivery)
+        board = BoardParams.from_section(cfg.board)
+        sla = SlaParams.from_section(cfg.sla)
+        gateway = GatewayParams.from_section(cfg.gateway)
+        if gateway.listen and cfg.tls.cert_file:
+            raise ConfigError(
+                "[gateway] listen: the JSON gateway talks to the gRPC port in plaintext over "
+                'loopback; with [tls] on, serve JSON through your TLS proxy and set listen = ""'
+            )
+    except ConfigError as exc:
+        store.close()
+        raise StartupError(str(exc)) from exc
+    try:
         engine = engine or Engine(cfg)
     except ValueError as exc:
         store.close()
@@ -263,6 +333,7 @@ def build_server(
             reflection.SERVICE_NAME,
         ),
         registry,
+        pool=public_descriptor_pool(),
     )
     try:
         if creds is None:
@@ -278,9 +349,36 @@ def build_server(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
             "(set [server] listen, VOC_SERVER_LISTEN or --listen)"
         )
+    ops_board = json_gateway = None
+    try:
+        # the board and the gateway live beside the trigger engine, one of each per node; a port
+        # in use costs that page, never the gRPC service
+        if board.listen and role != "worker":
+            try:
+                ops_board = Board(board, sla, service, load_tokens(cfg.auth))
+            except OSError as exc:
+                log.error("no ops board: %s (set [board] listen or VOC_BOARD_LISTEN)", exc)
+        if gateway.listen and role != "worker":
+            target = _public_target(cfg, port if role == "single" else 0)
+            try:
+                json_gateway = Gateway(gateway, target)
+            except OSError as exc:
+                log.error("no JSON gateway: %s (set [gateway] listen)", exc)
+    except ConfigError as exc:
+        server.stop(None)
+        if ops_board is not None:
+            ops_board.stop()
+        store.close()
+        raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
-    if role != "worker":  # one process prunes the shared store
+    if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
+        if delivery.routes:
+            running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
+        if ops_board is not None:
+            running.board = ops_board.start()
+        if json_gateway is not None:
+            running.gateway = json_gateway.start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:
@@ -350,8 +448,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def serve(cfg: Config, **role: Any) -> int:
-    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons."""
+def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any) -> int:
+    """Runs one server process until SIGTERM/SIGINT drains it; SIGHUP reloads lexicons.
+    `banner(port)` is called once the port is bound (a worker's, not the owner's)."""
     early_stop = threading.Event()  # a SIGTERM while starting stops the server once it is up
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda _signum, _frame: early_stop.set())
@@ -360,6 +459,8 @@ def serve(cfg: Config, **role: Any) -> int:
     except (StartupError, VocError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    if banner is not None and role.get("role") != "owner":
+        banner(running.port)
 
     def on_stop(signum: int, _frame: Any) -> None:
         log.info("signal %s: draining", signal.Signals(signum).name)
@@ -420,20 +521,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"StartupError: {exc}", file=sys.stderr)
         return 1
     workers = cfg.server.workers or os.cpu_count() or 1
-    target = f"--target {cfg.server.listen} " if cfg.server.listen != "127.0.0.1:50051" else ""
-    print(
-        f"vocscore serving on {cfg.server.listen} with {workers} worker(s) "
-        f"(store {cfg.store.path}, Ctrl-C to stop)\n"
-        f"  try:  .venv/bin/vocscore {target}card C0001\n"
-        f"        .venv/bin/vocscore {target}card C0002 --locale en\n"
-        f"        .venv/bin/vocscore {target}dashboard A001",
-        file=sys.stderr,
-        flush=True,
-    )
+    shown = multiprocessing.Value("b", 0)  # shared by the forked workers: the first one prints
+
+    def banner(port: int) -> None:
+        with shown.get_lock():
+            if shown.value:
+                return
+            shown.value = 1
+        host = cfg.server.listen.rpartition(":")[0]
+        listen = f"{host}:{port}"
+        target = f"--target {listen} " if listen != "127.0.0.1:50051" else ""
+        script = Path(sys.executable).parent / "vocscore"  # the console script beside python
+        cmd = os.path.relpath(script) if script.exists() else "vocscore"
+        print(
+            f"vocscore serving on {listen} with {workers} worker(s) "
+            f"(store {cfg.store.path}, Ctrl-C to stop)\n"
+            f"  try:  {cmd} {target}card C0001\n"
+            f"        {cmd} {target}card C0002 --locale en\n"
+            f"        {cmd} {target}dashboard A001",
+            file=sys.stderr,
+            flush=True,
+        )
+
     if workers == 1:
-        return serve(cfg)
+        return serve(cfg, banner)
     try:
-        return run_workers(cfg, workers, serve)
+        return run_workers(cfg, workers, functools.partial(serve, banner=banner))
     except StartupError as exc:
         print(f"StartupError: {exc}", file=sys.stderr)
         return 1

@@ -33,7 +33,8 @@ ROLE_METHODS: Mapping[str, tuple[str, ...]] = {
     "cti": _paths(_VOC, "GetSummaryCard", "ScoreUtterance", "StreamInteraction", "EndInteraction"),
     "agent": _paths(_VOC, "ReportIssue", "GetAgentDashboard"),
     "survey": _paths(_VOC, "RecordFeedback"),
-    "ops": _paths(_VOC, "WatchTriggers", "AckTrigger", "ListTriggers") + _paths(_ADMIN, "GetStats"),
+    "ops": _paths(_VOC, "WatchTriggers", "AckTrigger", "ListTriggers", "GetTriggerKpis")
+    + _paths(_ADMIN, "GetStats"),
     "admin": _paths(_ADMIN, *(m.name for m in _ADMIN.methods)),
 }
 # An agent token with an agent_id may only name that agent in these requests' `agent_id`.

@@ -65,7 +65,7 @@ _TEXT = {
         "detractor": "VoC 预警：NPS {score} 分（贬损者）",
         "passive_low": "NPS {score} 分（中立）",
         "complaint": "{when}投诉：{label}",
-        "complaint_n": "{when}投诉：{label}（30 天内 {count} 次）",
+        "complaint_n": "{when}投诉：{label}（{days} 天内 {count} 次）",
         "low_csat": "上次满意度 {score}/5",
         "angry": "客户当前情绪：{emotion}",
         "threat": "客户威胁升级投诉：“{phrase}”",
@@ -74,7 +74,6 @@ _TEXT = {
         "today": "今天",
         "yesterday": "昨天",
         "days_ago": "{days} 天前",
-        "last_week": "上周",
         "open_detractor": "您好{name}，感谢您的来电。我看到您之前对我们的服务不太满意，这次我一定尽力帮您解决。",
         "open_praise": "您好{name}，感谢您一直以来的支持！请问今天有什么可以帮您？",
         "open_default": "您好{name}，很高兴为您服务，请问有什么可以帮您？",
@@ -87,17 +86,16 @@ _TEXT = {
     "en": {
         "detractor": "VoC alert: NPS {score} (detractor)",
         "passive_low": "NPS {score} (passive)",
-        "complaint": "{when} complaint: {label}",
-        "complaint_n": "{when} complaint: {label} ({count} times in 30 days)",
+        "complaint": "Complaint {when}: {label}",
+        "complaint_n": "Complaint {when}: {label} ({count} times in {days} days)",
         "low_csat": "Last CSAT {score}/5",
         "angry": "Customer is {emotion} right now",
         "threat": 'Customer threatens to escalate: "{phrase}"',
         "tier": "{tier} customer: handle with priority",
         "incident": "Related incident: {key} ({level} open)",
-        "today": "Today's",
-        "yesterday": "Yesterday's",
-        "days_ago": "{days} days ago:",
-        "last_week": "Last week's",
+        "today": "today",
+        "yesterday": "yesterday",
+        "days_ago": "{days} days ago",
         "open_detractor": "Hello{name}, thank you for calling. I can see you weren't happy with us "
         "last time, and I'll do my best to put that right today.",
         "open_praise": "Hello{name}, thank you for staying with us! How can I help you today?",
@@ -113,15 +111,34 @@ _NEGATIVE_LABELS = ("ANGRY", "ANXIOUS", "DISAPPOINTED", "SAD")
 _TIER_RANK = {"STANDARD": 0, "VIP": 1, "VVIP": 2}
 
 
+def _texts(locale: str) -> dict[str, str]:
+    """The card's own texts for a locale: en*, zh (simplified) or zh-Hant/zh-TW/zh-HK/zh-MO
+    (the simplified texts through OpenCC s2t, made once)."""
+    lang = locale.replace("_", "-").split("-")[0].lower()
+    if lang != "zh" or not is_traditional(locale):
+        return _TEXT.get(lang, _TEXT["zh"])
+    if "zh-hant" not in _TEXT:
+        from opencc import OpenCC  # slow to import; only the first traditional card pays
+
+        s2t = OpenCC("s2t")
+        _TEXT["zh-hant"] = {k: s2t.convert(v) for k, v in _TEXT["zh"].items()}
+    return _TEXT["zh-hant"]
+
+
+def is_traditional(locale: str) -> bool:
+    """zh-Hant, zh-TW, zh-HK and zh-MO (any case, - or _) are written in traditional characters."""
+    low = locale.lower().replace("_", "-")
+    return "hant" in low or low.endswith(("-tw", "-hk", "-mo"))
+
+
 def _when(locale: str, now_ms: int, at_ms: int) -> str:
-    text = _TEXT[locale]
+    """today, yesterday, or N days ago: the same words at every age."""
+    text = _texts(locale)
     days = max(0, (now_ms - at_ms) // DAY_MS)
     if days == 0:
         return text["today"]
     if days == 1:
         return text["yesterday"]
-    if days <= 7:
-        return text["last_week"]
     return text["days_ago"].format(days=days)
 
 
@@ -173,7 +190,7 @@ def assemble_card(
         if live_emotion is not None:
             card.emotion = live_emotion
         return card
-    text = _TEXT[locale]
+    text = _texts(locale)
     card.tier = profile["tier"]
     card.name = profile.get("name") or ""
     nps = profile.get("nps")
@@ -224,7 +241,9 @@ def assemble_card(
     if complaint is not None:
         key = "complaint_n" if complaint.count > 1 else "complaint"
         when = _when(locale, now_ms, complaint.last_seen_ms)
-        line = text[key].format(when=when, label=complaint.label, count=complaint.count)
+        line = text[key].format(
+            when=when, label=complaint.label, count=complaint.count, days=cfg.topic_days
+        )
         alerts.append(line[0].upper() + line[1:])
     if card.csat_score and card.csat_score <= 2:
         alerts.append(text["low_csat"].format(score=card.csat_score))

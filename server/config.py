@@ -107,6 +107,14 @@ class Config:
     reports: Mapping[str, Any] = field(default_factory=dict)
     weak_signals: Mapping[str, Any] = field(default_factory=dict)
     routing: Mapping[str, Any] = field(default_factory=dict)
+    # [delivery] and [[delivery.routes]]: where fired triggers are posted (server/delivery.py)
+    delivery: Mapping[str, Any] = field(default_factory=dict)
+    # [board]: the ops board's HTTP port and SLA deadlines (server/board.py)
+    board: Mapping[str, Any] = field(default_factory=dict)
+    # [sla]: response deadlines and escalation owners (server/sla.py)
+    sla: Mapping[str, Any] = field(default_factory=dict)
+    # [gateway]: JSON over HTTP in the Connect protocol (server/gateway.py)
+    gateway: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -118,7 +126,18 @@ _SECTIONS = {
     "metrics": MetricsConfig,
     "tls": TlsConfig,
 }
-_FREE_SECTIONS = ("emotion", "live", "reports", "weak_signals", "routing", "auth")
+_FREE_SECTIONS = (
+    "emotion",
+    "live",
+    "reports",
+    "weak_signals",
+    "routing",
+    "auth",
+    "delivery",
+    "board",
+    "sla",
+    "gateway",
+)
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 
 
@@ -219,17 +238,50 @@ def _check(cfg: Config) -> None:
             )
 
 
+# VOC_ variables that are not server settings: the config path, the clients' own settings and
+# the test and bench knobs; any other VOC_ name must be a [section] key or it is a typo
+NOT_SETTINGS = frozenset(
+    {
+        "VOC_CONFIG",
+        "VOC_TARGET",
+        "VOC_TOKEN",
+        "VOC_CA_FILE",
+        "VOC_CLIENT_CERT",
+        "VOC_CLIENT_KEY",
+        "VOC_INTERNAL_TOKEN",
+        "VOC_FUZZ_EXAMPLES",
+        "VOC_BENCH_PROFILES",
+    }
+)
+
+
 def _env_overrides(env: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """VOC_SERVER_LISTEN=... -> {"server": {"listen": ...}}; unknown names are ignored."""
+    """VOC_SERVER_LISTEN=... -> {"server": {"listen": ...}}; a VOC_ name that is no setting
+    (VOC_SERVR_LISTEN, VOC_SERVER_LISTN) is a ConfigError naming it, never silently ignored."""
     out: dict[str, dict[str, str]] = {}
     for name, value in env.items():
-        if not name.startswith("VOC_"):
+        if not name.startswith("VOC_") or name in NOT_SETTINGS:
             continue
         rest = name[4:].lower()
         for section in (*_SECTIONS, *_FREE_SECTIONS):
             if rest.startswith(section + "_"):
-                out.setdefault(section, {})[rest[len(section) + 1 :]] = value
+                key = rest[len(section) + 1 :]
+                cls = _SECTIONS.get(section)
+                if cls is not None:
+                    known = {f.name for f in dataclasses.fields(cls)}
+                    if key not in known:
+                        raise ConfigError(
+                            f"{name}: [{section}] has no key {key!r} "
+                            f"(known: {', '.join(sorted(known))})"
+                        )
+                out.setdefault(section, {})[key] = value
                 break
+        else:
+            sections = ", ".join(f"VOC_{s.upper()}_*" for s in (*_SECTIONS, *_FREE_SECTIONS))
+            raise ConfigError(
+                f"{name}: not a vocscore setting (settings are {sections}; "
+                f"also {', '.join(sorted(NOT_SETTINGS))})"
+            )
     return out
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clients.pb import admin_pb2, voc_pb2
-from server.card import Card, CardEmotion
+from server.card import Card, CardEmotion, is_traditional
 from server.errors import InvalidArgument
 from server.feedback import Dashboard, FeedbackIn, FeedbackResult, TopicHit
 from server.profiles import ProfileIn
@@ -28,13 +28,15 @@ def enum_name(enum: Any, value: int, field: str) -> str:
 
 
 def locale_of(value: str, default: str) -> str:
-    value = value.strip().lower()
+    """zh, en or zh-Hant (zh-TW, zh-HK, zh-MO and zh-Hant-* are written in traditional
+    characters); other zh-* are zh, en-* are en."""
+    value = value.strip()
     if not value:
         return default
-    lang = value.replace("_", "-").split("-")[0]
+    lang = value.replace("_", "-").split("-")[0].lower()
     if lang not in ("zh", "en"):
-        raise InvalidArgument("locale", f"must be zh or en, got {value!r}")
-    return lang
+        raise InvalidArgument("locale", f"must be zh or en (zh-TW, zh-HK, en-US...), got {value!r}")
+    return "zh-Hant" if lang == "zh" and is_traditional(value) else lang
 
 
 def emotion_pb(label: str, intensity: float, valence: float, arousal: float) -> voc_pb2.Emotion:
@@ -65,6 +67,21 @@ def trigger_pb(t: dict[str, Any]) -> voc_pb2.Trigger:
         state=_TSTATE[t["state"]],
         acked_by=t.get("acked_by", ""),
         acked_ms=t.get("acked_ms", 0),
+        resolved_by=t.get("resolved_by", ""),
+        resolved_ms=t.get("resolved_ms", 0),
+        deliveries=[
+            voc_pb2.Delivery(
+                owner=d["owner"],
+                type=d["type"],
+                state=d["state"],
+                attempts=d["attempts"],
+                last_error=d["last_error"],
+                delivered_ms=d["delivered_ms"],
+                next_ms=d["next_ms"] if d["state"] == "RETRYING" else 0,
+                escalation=d.get("escalation", False),
+            )
+            for d in t.get("deliveries", ())
+        ],
     )
 
 
@@ -118,7 +135,7 @@ def feedback_in(msg: voc_pb2.Feedback) -> FeedbackIn:
         customer_id=msg.customer_id,
         kind=kind,
         agent_id=msg.agent_id,
-        score=msg.score,
+        score=msg.score if msg.HasField("score") else None,
         text=msg.text,
         channel=enum_name(voc_pb2.Channel, msg.channel, "channel"),
         ts_ms=msg.ts_ms,

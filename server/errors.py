@@ -55,5 +55,21 @@ class StoreUnavailableError(VocError):
     code = "UNAVAILABLE"
 
 
+# HTTP statuses for the same codes (the board's JSON API), as the Connect protocol maps them
+HTTP_STATUS = {
+    "INVALID_ARGUMENT": 400,
+    "FAILED_PRECONDITION": 400,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "RESOURCE_EXHAUSTED": 429,
+    "UNAVAILABLE": 503,
+    "INTERNAL": 500,
+}
+
+
+def http_status(exc: VocError) -> int:
+    return HTTP_STATUS.get(exc.code, 500)
+
+
 class StartupError(Exception):
     """The server cannot start; the message says why and what to change."""

@@ -39,7 +39,7 @@ class FeedbackIn:
     customer_id: str
     kind: str
     agent_id: str = ""
-    score: int = 0
+    score: int | None = None  # required for NPS and CSAT (0 is a real NPS score)
     text: str = ""
     channel: str = "CHANNEL_UNSPECIFIED"
     ts_ms: int = 0
@@ -70,9 +70,10 @@ def check_feedback(
     if fb.kind not in KINDS:
         raise InvalidArgument("kind", f"must be one of {', '.join(KINDS)}, got {fb.kind!r}")
     aid = check_id("agent_id", fb.agent_id, max_id_chars, required=fb.kind == "CSAT")
-    if fb.kind == "NPS" and not 0 <= fb.score <= 10:
+    score = fb.score if fb.score is not None else 0
+    if fb.kind == "NPS" and fb.score is not None and not 0 <= score <= 10:
         raise InvalidArgument("score", f"NPS must be 0-10, got {fb.score}")
-    if fb.kind == "CSAT" and not 1 <= fb.score <= 5:
+    if fb.kind == "CSAT" and fb.score is not None and not 1 <= score <= 5:
         raise InvalidArgument("score", f"CSAT must be 1-5, got {fb.score}")
     if len(fb.text) > max_text_chars:
         raise InvalidArgument("text", f"longer than {max_text_chars} characters")
@@ -80,12 +81,15 @@ def check_feedback(
         raise InvalidArgument("text", f"is required for {fb.kind}")
     if fb.channel not in CHANNELS:
         raise InvalidArgument("channel", f"unknown channel {fb.channel!r}")
-    if fb.locale not in ("", "zh", "en"):
-        raise InvalidArgument("locale", f"must be zh or en, got {fb.locale!r}")
+    if fb.locale and fb.locale.replace("_", "-").split("-")[0] not in ("zh", "en"):
+        raise InvalidArgument("locale", f"must be zh or en (zh-TW, en-US...), got {fb.locale!r}")
     ts = check_event_time(fb.ts_ms, now_ms)
     if ts < now_ms - history_days * DAY_MS:
         raise InvalidArgument("ts_ms", f"is older than the {history_days}-day history")
-    return FeedbackIn(fid, cid, fb.kind, aid, fb.score, fb.text.strip(), fb.channel, ts, fb.locale)
+    if fb.kind in ("NPS", "CSAT") and fb.score is None:
+        scale = "0-10" if fb.kind == "NPS" else "1-5"
+        raise InvalidArgument("score", f"is required for {fb.kind} ({scale}); it was not set")
+    return FeedbackIn(fid, cid, fb.kind, aid, score, fb.text.strip(), fb.channel, ts, fb.locale)
 
 
 def feedback_topics(kind: str, analysis: Any) -> tuple[TopicHit, ...]:

@@ -3,16 +3,18 @@ when they end, when their stream closes, or when they go idle."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.card import CardEmotion
 from server.config import build_section
-from server.errors import InvalidArgument, NotFound, ResourceExhausted
+from server.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from server.live import InteractionState, InteractionSummary, LiveParams, TopicSeen
 from server.privacy import mask_pii
 from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
@@ -69,6 +71,8 @@ class LiveInteraction:
     lock: threading.Lock = field(default_factory=threading.Lock)
     snippet: str = ""
     customer_spoke: bool = False
+    gone: bool = False  # written out (its record committed): a new part starts on next use
+    ended: EndedInteraction | None = None  # what End stored, for Ends that waited on it
     threat: str = ""  # the customer's first escalation threat, for the card
 
 
@@ -76,7 +80,7 @@ class LiveInteraction:
 class InteractionLimits:
     """The [live] limits; the emotion weights of the running state are in LiveParams."""
 
-    max_live: int = 20_000
+    max_live: int = 20_000  # held in memory; past it the least recently active are written out
     idle_s: float = 600.0
     sweep_s: float = 5.0
     max_streams: int = 6_000  # open StreamInteraction streams, one thread each (bench.streams)
@@ -89,7 +93,7 @@ def check_utterance(
     iid = check_id("interaction_id", u.interaction_id, max_id_chars)
     if u.speaker not in SPEAKERS:
         raise InvalidArgument("speaker", "must be CUSTOMER or AGENT")
-    cid = check_id("customer_id", u.customer_id, max_id_chars, required=u.speaker == "CUSTOMER")
+    cid = check_id("customer_id", u.customer_id, max_id_chars, required=False)  # see _get
     aid = check_id("agent_id", u.agent_id, max_id_chars, required=False)
     if not u.text.strip():
         raise InvalidArgument("text", "is required")
@@ -109,7 +113,21 @@ def check_utterance(
 
 
 class Interactions:
-    """The live interactions of this process, least recently used first; thread-safe."""
+    """The live interactions of this process, least recently used first; thread-safe.
+
+    One life per interaction_id: EndInteraction (or the close of its stream) ends it for good;
+    scoring it afterwards is refused with FAILED_PRECONDITION and a second End returns the
+    summary stored by the first. Each interaction has a lock held from the update of its state
+    to the commit of its write, so End and ScoreUtterance racing give one stored summary with
+    every utterance acknowledged before the End. Writing out is not ending: at the live cap the
+    least recently active interactions, when idle past `idle_s` the idle ones, and on shutdown
+    all of them are written in batches (one transaction each) and dropped from memory; a later
+    utterance on such an id goes on in a new live part, and its write (or End) merges into the
+    stored summary. A live interaction leaves memory only after its write has committed, so a
+    failed write loses nothing and the next try writes it.
+
+    Lock order: the table lock is never held while waiting for an interaction's lock.
+    """
 
     def __init__(self, service: Any, params: LiveParams, limits: InteractionLimits) -> None:
         self.service = service
@@ -136,14 +154,27 @@ class Interactions:
     def start(self) -> None:
         self._sweeper.start()
 
-    def stop(self) -> None:
-        """Writes every live interaction out (a restart loses no topics)."""
+    def stop(self, timeout_s: float | None = None) -> int:
+        """Writes every live interaction out (a restart loses no topics), in batches, within
+        `timeout_s` (default [server] grace_s); returns how many were written."""
         self._stop.set()
+        if timeout_s is None:
+            timeout_s = self.service.cfg.server.grace_s
+        deadline = time.monotonic() + timeout_s
         with self._lock:
             pending = list(self._live.values())
-            self._live.clear()
-        for live in pending:
-            self._write(live)
+        written = 0
+        for start in range(0, len(pending), _BATCH):
+            if time.monotonic() > deadline:
+                break
+            try:
+                written += self._write_out(pending[start : start + _BATCH], wait=True)
+            except Exception:  # noqa: BLE001 - the rest may still be written
+                log.exception("writing live interactions at shutdown failed")
+        left = len(self._live)
+        if left:
+            log.warning("%d live interactions not written within %.1f s", left, timeout_s)
+        return written
 
     def __len__(self) -> int:
         return len(self._live)
@@ -165,38 +196,52 @@ class Interactions:
     # -- scoring ---------------------------------------------------------------------------
 
     def _get(self, u: UtteranceIn, now_ms: int) -> LiveInteraction:
-        evicted = None
-        with self._lock:
-            live = self._live.get(u.interaction_id)
-            if live is None:
-                if len(self._live) >= self.limits.max_live:
-                    oldest = next(iter(self._live.values()))
-                    if now_ms - oldest.touched_ms < 30_000:
-                        raise ResourceExhausted(
-                            f"more than {self.limits.max_live} live interactions"
+        """The live interaction of u, opened if need be; at the cap the least recently active
+        are written out first."""
+        for _ in range(8):
+            with self._lock:
+                live = self._live.get(u.interaction_id)
+                if live is not None and not live.gone:
+                    self._live.move_to_end(u.interaction_id)
+                    if u.customer_id and live.customer_id and u.customer_id != live.customer_id:
+                        raise InvalidArgument(
+                            "customer_id",
+                            f"interaction {u.interaction_id!r} belongs to another customer",
                         )
-                    evicted = self._live.pop(oldest.interaction_id)
-                live = LiveInteraction(
-                    u.interaction_id,
-                    u.customer_id,
-                    u.agent_id,
-                    InteractionState(self.params),
-                    now_ms,
-                )
-                self._live[u.interaction_id] = live
-            else:
-                self._live.move_to_end(u.interaction_id)
-                if u.customer_id and live.customer_id and u.customer_id != live.customer_id:
-                    raise InvalidArgument(
-                        "customer_id",
-                        f"interaction {u.interaction_id!r} belongs to another customer",
+                    if u.speaker == "CUSTOMER" and not (u.customer_id or live.customer_id):
+                        raise _no_customer()
+                    live.customer_id = live.customer_id or u.customer_id
+                    live.agent_id = live.agent_id or u.agent_id
+                    live.touched_ms = now_ms
+                    return live
+                if len(self._live) < self.limits.max_live:
+                    # read under the table lock: an End removes its interaction only after its
+                    # record committed, so a miss here sees that record
+                    stored = self.service.store.get("idem", _key(u.interaction_id))
+                    if stored is not None and stored.get("ended", True):
+                        raise _ended(u.interaction_id)
+                    if stored and u.customer_id and u.customer_id != stored["customer"]:
+                        raise InvalidArgument(
+                            "customer_id",
+                            f"interaction {u.interaction_id!r} belongs to another customer",
+                        )
+                    customer = u.customer_id or (stored["customer"] if stored else "")
+                    if u.speaker == "CUSTOMER" and not customer:
+                        raise _no_customer()
+                    live = LiveInteraction(
+                        u.interaction_id,
+                        customer,
+                        u.agent_id,
+                        InteractionState(self.params),
+                        now_ms,
                     )
-                live.customer_id = live.customer_id or u.customer_id
-                live.agent_id = live.agent_id or u.agent_id
-            live.touched_ms = now_ms
-        if evicted is not None:
-            self._write(evicted)
-        return live
+                    self._live[u.interaction_id] = live
+                    return live
+                oldest = list(itertools.islice(self._live.values(), _evict_batch(self.limits)))
+            self._write_out(oldest, wait=False)
+        raise ResourceExhausted(
+            f"more than {self.limits.max_live} live interactions, and none could be written out"
+        )
 
     def score(self, u: UtteranceIn) -> UtteranceResult:
         svc = self.service
@@ -207,15 +252,19 @@ class Interactions:
         )
         scoring = svc.engine.current
         analysis = scoring.analyzer.analyze(u.text, u.typing, u.voice)
-        live = self._get(u, now)
-        with live.lock:
-            emotion, escalation = live.state.update(analysis, u.speaker, u.ts_ms)
-            if u.speaker == "CUSTOMER":
-                live.customer_spoke = True
-                if analysis.escalation and not live.threat:
-                    live.threat = analysis.escalation
-            if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
-                live.snippet = mask_pii(u.text[:200])
+        while True:
+            live = self._get(u, now)
+            with live.lock:
+                if live.gone:  # ended or written out since the lookup: look again
+                    continue
+                emotion, escalation = live.state.update(analysis, u.speaker, u.ts_ms)
+                if u.speaker == "CUSTOMER":
+                    live.customer_spoke = True
+                    if analysis.escalation and not live.threat:
+                        live.threat = analysis.escalation
+                if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
+                    live.snippet = mask_pii(u.text)[:200]
+                break
         triggers: tuple[dict[str, Any], ...] = ()
         if u.speaker == "CUSTOMER" and (analysis.topics or analysis.combos):
             observe = getattr(svc, "observe_utterance", None)
@@ -250,41 +299,94 @@ class Interactions:
     # -- ending ----------------------------------------------------------------------------
 
     def end(self, interaction_id: str, customer_id: str = "") -> EndedInteraction:
-        """Ends a live interaction and writes it out; a retry returns what was written."""
+        """Ends an interaction and writes it out; a retry returns what was written."""
         s = self.service.cfg.server
         iid = check_id("interaction_id", interaction_id, s.max_id_chars)
         cid = check_id("customer_id", customer_id, s.max_id_chars, required=False)
+        while True:
+            with self._lock:
+                live = self._live.get(iid)
+            if live is None:
+                ended = self._end_stored(iid, cid)
+                with self._lock:
+                    again = self._live.get(iid)
+                if again is None or again.gone:
+                    return ended
+                continue  # a new part opened while its written-out record was being ended
+            with live.lock:
+                if live.ended is not None:  # ended by another End while this one waited
+                    return live.ended
+                if live.gone:  # written out meanwhile: its record is committed
+                    continue
+                if cid and live.customer_id and cid != live.customer_id:
+                    raise InvalidArgument(
+                        "customer_id", f"interaction {iid!r} belongs to another customer"
+                    )
+                record = self.service.store.write(lambda tx, live=live: self._put(tx, live, True))
+                live.ended = _ended_from_record(record)
+                live.gone = True
+            self._forget([live])
+            return live.ended
+
+    def _end_stored(self, iid: str, cid: str) -> EndedInteraction:
+        """End of an interaction no longer in memory: already ended, or written out."""
+        key = _key(iid)
+
+        def work(tx: WriteTxn) -> dict[str, Any] | None:
+            record = tx.get("idem", key)
+            if record is not None and not record.get("ended", True):
+                record["ended"] = True
+                tx.put("idem", key, record)
+            return record
+
+        record = self.service.store.get("idem", key)
+        if record is not None and not record.get("ended", True):
+            record = self.service.store.write(work)
+        if record is None:
+            raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
+        if cid and record["customer"] and cid != record["customer"]:
+            raise InvalidArgument("customer_id", f"interaction {iid!r} belongs to another customer")
+        return _ended_from_record(record)
+
+    def _write_out(self, lives: list[LiveInteraction], *, wait: bool) -> int:
+        """Writes these interactions (not ending them) in one transaction, then drops them
+        from memory. Without `wait` an interaction busy in another thread is skipped (it is
+        active, not idle). A failed write leaves every one of them live."""
+        taken = []
+        try:
+            for live in lives:
+                if live.lock.acquire(blocking=wait):
+                    if live.gone:
+                        live.lock.release()
+                    else:
+                        taken.append(live)
+            if taken:
+                self.service.store.write(lambda tx: [self._put(tx, live, False) for live in taken])
+                for live in taken:
+                    live.gone = True
+        finally:
+            for live in taken:
+                live.lock.release()
+        self._forget(taken)
+        return len(taken)
+
+    def _forget(self, lives: list[LiveInteraction]) -> None:
         with self._lock:
-            live = self._live.get(iid)
-            if live is not None and cid and live.customer_id and cid != live.customer_id:
-                raise InvalidArgument(
-                    "customer_id", f"interaction {iid!r} belongs to another customer"
-                )
-            if live is not None:
-                del self._live[iid]
-        if live is None:
-            stored = self.service.store.get("idem", b"i:" + iid.encode())
-            if stored is None:
-                raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
-            return _ended_from_record(stored)
-        return self._write(live)
+            for live in lives:
+                if self._live.get(live.interaction_id) is live:
+                    del self._live[live.interaction_id]
 
-    def _write(self, live: LiveInteraction) -> EndedInteraction:
-        with live.lock:
-            summary = live.state.summary()
-        ended = EndedInteraction(live.interaction_id, live.customer_id, summary)
-        if not live.customer_id or not summary.customer_utterance_count:
-            return ended
-        svc = self.service
-        now = svc.clock()
-        record = _record_of(ended, live.agent_id, now)
-        key = b"i:" + live.interaction_id.encode()
-        peak = summary.peak_emotion
-        cfg = svc.cfg.store
-
-        def work(tx: WriteTxn) -> None:
-            if tx.get("idem", key) is not None:
-                return
+    def _put(self, tx: WriteTxn, live: LiveInteraction, end: bool) -> dict[str, Any]:
+        """Writes one live part into the transaction (caller holds live.lock): the profile
+        event, and the interaction's record merged with any earlier part; returns the record."""
+        summary = live.state.summary()
+        now = self.service.clock()
+        key = _key(live.interaction_id)
+        record = _merge(tx.get("idem", key), live, summary, now)
+        record["ended"] = end or record.get("ended", False)
+        if live.customer_id and summary.customer_utterance_count:
+            cfg = self.service.cfg.store
+            peak = summary.peak_emotion
             profile = load_for_update(tx, live.customer_id, now)
             event = {
                 "t": summary.last_update_ms or now,
@@ -312,44 +414,87 @@ class Interactions:
                     "at": event["t"],
                 }
             put_profile(tx, profile)
-            tx.put("idem", key, record)
-
-        svc.store.write(work)
-        return ended
+        tx.put("idem", key, record)
+        return record
 
     def _sweep(self) -> None:
         while not self._stop.wait(self.limits.sweep_s):
             now = self.service.clock()
             horizon = now - int(self.limits.idle_s * 1000)
-            idle = []
             with self._lock:
-                for live in self._live.values():  # least recently used first
-                    if live.touched_ms > horizon:
-                        break
-                    idle.append(live)
-                for live in idle:
-                    del self._live[live.interaction_id]
-            for live in idle:
+                idle = list(
+                    itertools.takewhile(
+                        lambda live, horizon=horizon: live.touched_ms <= horizon,
+                        self._live.values(),
+                    )
+                )
+            for start in range(0, len(idle), _BATCH):
                 try:
-                    self._write(live)
+                    self._write_out(idle[start : start + _BATCH], wait=False)
                 except Exception:  # noqa: BLE001 - one bad write must not stop the sweeper
-                    log.exception("writing idle interaction %s failed", live.interaction_id)
+                    log.exception("writing %d idle interactions failed", len(idle[start:]))
+                    break
 
 
-def _record_of(ended: EndedInteraction, agent_id: str, now_ms: int) -> dict[str, Any]:
-    s = ended.summary
+_BATCH = 500  # interactions written per transaction when writing out
+
+
+def _evict_batch(limits: InteractionLimits) -> int:
+    """How many of the least recently active to write out when the cap is reached: a batch,
+    so one commit makes room for many new calls."""
+    return max(1, min(_BATCH, limits.max_live // 100))
+
+
+def _key(interaction_id: str) -> bytes:
+    return b"i:" + interaction_id.encode()
+
+
+def _no_customer() -> InvalidArgument:
+    return InvalidArgument("customer_id", "is required on the first utterance of an interaction")
+
+
+def _ended(interaction_id: str) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"interaction_id: {interaction_id!r} has ended (EndInteraction or the close of its "
+        "stream); score a new interaction under a new interaction_id"
+    )
+
+
+def _merge(
+    previous: dict[str, Any] | None, live: LiveInteraction, s: InteractionSummary, now_ms: int
+) -> dict[str, Any]:
+    """The interaction's record: this live part merged into the parts written before it."""
+    topics: dict[str, list] = {}
+    rank = {"complaint": 2, "praise": 1, "neutral": 0}
+    old = previous["topics"] if previous else []
+    for topic, polarity, count, score in [*old, *([t.topic, t.polarity, t.count, t.max_score]
+                                                  for t in s.topics)]:  # fmt: skip
+        seen = topics.get(topic)
+        if seen is None:
+            topics[topic] = [topic, polarity, count, round(score, 3)]
+            continue
+        if rank[polarity] > rank[seen[1]]:
+            seen[1] = polarity
+        seen[2] += count
+        seen[3] = max(seen[3], round(score, 3))
+    peak = list(s.peak_emotion)
+    if previous and previous["peak"][2] <= peak[2]:
+        peak = previous["peak"]
+    ordered = sorted(topics.values(), key=lambda t: (-t[2], -t[3], t[0]))
     return {
         "v": SCHEMA_VERSION,
-        "id": ended.interaction_id,
-        "customer": ended.customer_id,
-        "agent": agent_id,
+        "id": live.interaction_id,
+        "customer": live.customer_id or (previous["customer"] if previous else ""),
+        "agent": live.agent_id or (previous["agent"] if previous else ""),
         "at": now_ms,
-        "topics": [[t.topic, t.polarity, t.count, round(t.max_score, 3)] for t in s.topics],
-        "peak": list(s.peak_emotion),
-        "utterances": s.utterance_count,
-        "customer_utterances": s.customer_utterance_count,
-        "escalated": s.escalated,
-        "last": s.last_update_ms,
+        "topics": ordered,
+        "peak": peak,
+        "utterances": s.utterance_count + (previous["utterances"] if previous else 0),
+        "customer_utterances": s.customer_utterance_count
+        + (previous["customer_utterances"] if previous else 0),
+        "escalated": s.escalated or bool(previous and previous["escalated"]),
+        "last": max(s.last_update_ms, previous["last"] if previous else 0),
+        "ended": bool(previous and previous.get("ended", True)),
     }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,12 @@ TERM_KINDS: Mapping[str, str] = MappingProxyType(
 #: of the engine's own valence (see server.scoring.Analyzer.analyze, `document=True`).
 POLARITY_BIAS = "(bias)"
 POLARITY_VALENCE = "(valence)"
-_POLARITY_WEIGHT_LIMIT = 100.0
+
+# ---------------------------------------------------------------------------------------------
+# The lexicon rules: one definition. The loader (`load_lexicon`, so the server) refuses a set
+# that breaks a load rule; `check_dirs` (`vocscore lexicon check`, lexicons/tools/validate.py)
+# reports those and the authoring rules below. README.md gives typical values; these are the
+# hard limits beyond which a row is surely a typo.
 
 TOPIC_POLARITIES = ("complaint", "praise", "neutral")
 EMOTIONS = (
@@ -69,16 +75,66 @@ EMOTIONS = (
 _KIND_IS_CATEGORY = frozenset(("vocab", "escalation", "complaints"))
 MODIFIER_KINDS = ("negator", "intensifier", "diminisher", "contrast")
 
-# (low, high, low_inclusive, high_inclusive) per modifier kind; README gives the typical ranges,
-# these are the hard limits beyond which a row is surely a typo.
-_MODIFIER_RANGES = {
-    "negator": (-1.0, 0.0, True, False),
-    "intensifier": (1.0, 3.0, False, True),
-    "diminisher": (0.0, 1.0, False, False),
-    "contrast": (1.0, 3.0, False, True),
-}
-_TOPIC_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)+")
-_CATEGORY_RE = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
+
+class Range(NamedTuple):
+    """An allowed weight interval; `low_in`/`high_in`: whether each end is allowed. Unpacks to
+    the arguments of `_weight` (`_weight(row, text, *a_range, errors)`)."""
+
+    low: float
+    high: float
+    low_in: bool
+    high_in: bool
+
+    def __contains__(self, value: object) -> bool:
+        if not isinstance(value, (int, float)) or value != value:
+            return False
+        low_ok = value >= self.low if self.low_in else value > self.low
+        return low_ok and (value <= self.high if self.high_in else value < self.high)
+
+    def __str__(self) -> str:
+        lo, hi = "[" if self.low_in else "(", "]" if self.high_in else ")"
+        return f"{lo}{self.low:g}, {self.high:g}{hi}"
+
+
+#: Weight of a modifier row by kind: negators flip (-1) or half-flip (-0.5); intensifiers and
+#: contrast words scale up, diminishers down.
+_MODIFIER_RANGES: Mapping[str, Range] = MappingProxyType(
+    {
+        "negator": Range(-1.0, 0.0, True, False),
+        "intensifier": Range(1.0, 3.0, False, True),
+        "diminisher": Range(0.0, 1.0, False, False),
+        "contrast": Range(1.0, 3.0, False, True),
+    }
+)
+MODIFIER_RANGES = _MODIFIER_RANGES
+#: Weight of a row of the other file kinds. An emotion row may weigh 0: a shield, a longer
+#: neutral phrase that wins the match and adds nothing.
+WEIGHT_RANGES: Mapping[str, Range] = MappingProxyType(
+    {
+        "topics": Range(0.0, 1.0, False, True),
+        "emotions": Range(0.0, 1.0, True, True),
+        "entities": Range(0.0, 1.0, False, True),
+        "symptoms": Range(0.0, 1.0, False, True),
+        "polarity": Range(-100.0, 100.0, True, True),
+    }
+)
+_POLARITY_WEIGHT_LIMIT = WEIGHT_RANGES["polarity"].high
+#: A taxonomy topic: `parent.child`, each part lowercase a-z first, then a-z, 0-9 and _.
+_TOPIC_RE = TOPIC_RE = re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*")
+#: An entity or symptom id: lowercase a-z first, then a-z, 0-9, _ and dots.
+_CATEGORY_RE = CATEGORY_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
+SEVERITIES = ("1", "2", "3")
+#: The only placeholder an opening may hold (replaced by the topic's label).
+OPENING_PLACEHOLDERS = ("label",)
+_PLACEHOLDER_RE = re.compile(r"\{([^{}]*)\}")
+
+# Authoring rules (`check_dirs` only: they need OpenCC over every term, too slow for start-up):
+# - a zh term is written in simplified characters (the loader adds the traditional form; a
+#   traditional term would never match simplified text);
+# - a single-character zh term only in a modifier file (one character as a topic or an emotion
+#   matches inside too many words), and no single ASCII letter or digit as a term of any other
+#   language outside one ("l" would read 尺码是L码 as positive; emoji are fine);
+# - an opening uses no placeholder but {label}.
 _LANG_RE = re.compile(r"[a-z]{2,3}")
 _SPLIT_RE = re.compile(r"[._-]")
 
@@ -372,7 +428,7 @@ def _parse_taxonomy(f: _File, e: _Collector, into: dict[str, TopicInfo]) -> None
         if not label_zh or not label_en:
             e.add(row.source, "label_zh and label_en must not be empty")
             continue
-        if severity not in ("1", "2", "3"):
+        if severity not in SEVERITIES:
             e.add(row.source, f"severity {severity!r} must be 1, 2 or 3")
             continue
         if not owner:
@@ -401,7 +457,7 @@ def _parse_terms(
             if category not in taxonomy:
                 e.add(row.source, f"topic {category!r} is not in the taxonomy")
                 continue
-            weight = _weight(row, row.cols[2], 0.0, 1.0, False, True, e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
             polarity = row.cols[3]
             if polarity not in TOPIC_POLARITIES:
                 e.add(row.source, f"polarity {polarity!r} must be one of {TOPIC_POLARITIES}")
@@ -410,8 +466,7 @@ def _parse_terms(
             if category not in EMOTIONS:
                 e.add(row.source, f"emotion {category!r} must be one of {EMOTIONS}")
                 continue
-            # 0 is a shield: a longer neutral phrase that wins the match and adds nothing
-            weight = _weight(row, row.cols[2], 0.0, 1.0, True, True, e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
         elif f.kind == "modifiers":
             if category not in MODIFIER_KINDS:
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")
@@ -425,7 +480,7 @@ def _parse_terms(
             if not _CATEGORY_RE.fullmatch(category):
                 e.add(row.source, f"id {category!r} must be lowercase a-z, 0-9, _ and dots")
                 continue
-            weight = _weight(row, row.cols[2], 0.0, 1.0, False, True, e)
+            weight = _weight(row, row.cols[2], *WEIGHT_RANGES[f.kind], e)
         if weight != weight:  # NaN: already reported
             continue
         entry = TermEntry(term, kind, category, weight, polarity, f.lang, row.source)
@@ -542,7 +597,7 @@ def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
             weight = float("nan")
         if not -limit <= weight <= limit:  # also rejects NaN
             row = _Row(f"{f.display}:{lineno}", [c.strip() for c in cols])
-            _weight(row, row.cols[1], -limit, limit, True, True, e)  # reports the error
+            _weight(row, row.cols[1], *WEIGHT_RANGES["polarity"], e)  # reports the error
             continue
         into[term] = weight
     if not seen_header:
@@ -686,8 +741,67 @@ def load_lexicon(extra_dirs: Sequence[Path | str] = (), *, include_builtin: bool
     return lexicon
 
 
-def check_dirs(dirs: Sequence[Path | str], *, include_builtin: bool = True) -> list[str]:
-    """Every `file:line: reason` error of `dirs` (loaded over the built-in set); [] when valid."""
+def check_dirs(
+    dirs: Sequence[Path | str], *, include_builtin: bool = True, authoring: bool = True
+) -> list[str]:
+    """Every `file:line: reason` error of `dirs` (loaded over the built-in set); [] when valid.
+
+    The load rules, and with `authoring` the authoring rules (simplified zh terms, single
+    characters only as modifiers, openings' placeholders): what `vocscore lexicon check` and
+    lexicons/tools/validate.py report.
+    """
     errors = _Collector()
-    _build(_resolve_dirs(dirs, include_builtin), errors)
+    resolved = _resolve_dirs(dirs, include_builtin)
+    _build(resolved, errors)
+    if authoring:
+        files = [f for i, d in enumerate(resolved) for f in _list_files(i, d, _Collector())]
+        errors.errors += authoring_errors(files)
     return errors.errors
+
+
+def authoring_errors(files: Iterable[_File]) -> list[str]:
+    """The authoring rules over parsed rows (rows the load rules reject are skipped here)."""
+    e = _Collector()
+    zh_terms: list[tuple[str, str]] = []  # (where, term)
+    for f in files:
+        if f.kind in ("taxonomy", "polarity"):  # polarity: fitted n-grams in the reviews' script
+            continue
+        rows = _rows(f, _Collector())
+        if f.kind == "openings":
+            for row in rows:
+                bad = sorted(set(_PLACEHOLDER_RE.findall(row.cols[2])) - set(OPENING_PLACEHOLDERS))
+                if bad:
+                    e.add(row.source, f"unknown placeholder(s) {bad}; only {{label}} is replaced")
+            continue
+        if f.lang != "zh":
+            for row in rows:
+                term = row.cols[0]
+                if len(term) == 1 and term.isascii() and term.isalnum() and f.kind != "modifiers":
+                    e.add(row.source, f"single-letter term {term!r} matches too broadly")
+            continue
+        for row in rows:
+            term = row.cols[0]
+            if len(term) == 1 and f.kind != "modifiers":
+                e.add(
+                    row.source,
+                    f"single-character zh term {term!r} matches too broadly "
+                    "(only modifier files may hold one)",
+                )
+            zh_terms.append((row.source, term))
+    if zh_terms:
+        simple_forms = to_simplified([t for _, t in zh_terms])
+        for (where, term), simple in zip(zh_terms, simple_forms, strict=True):
+            if simple != term:
+                e.add(where, f"zh term {term!r} is not simplified (write {simple!r})")
+    return e.errors
+
+
+def to_simplified(texts: Sequence[str]) -> list[str]:
+    """OpenCC t2s of each text, in one call over the joined texts (per-call cost dominates)."""
+    from opencc import OpenCC
+
+    t2s = OpenCC("t2s")
+    out = t2s.convert("\n".join(t.replace("\n", " ") for t in texts)).split("\n")
+    if len(out) != len(texts):  # defensive, as in _add_traditional
+        out = [t2s.convert(t) for t in texts]
+    return out

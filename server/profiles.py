@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from server.errors import InvalidArgument
-from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.store import MAX_ID_BYTES, SCHEMA_VERSION, Store, WriteTxn
 
 TIERS = ("STANDARD", "VIP", "VVIP")
 LOCALES = ("zh", "en")
@@ -16,6 +17,10 @@ MAX_ATTRIBUTES = 32
 MAX_ATTRIBUTE_CHARS = 256
 MAX_NAME_CHARS = 128
 FUTURE_SLACK_MS = 5 * 60_000  # how far ahead of ours a caller's clock may be
+# Names and attribute keys are printed on agents' screens and terminals: no C0 or C1 controls
+# (ESC opens terminal escape sequences), no DEL, no line or paragraph separators, and none of
+# the bidi marks, embeddings, overrides and isolates that reorder what the agent reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +43,8 @@ def check_event_time(ts_ms: int, now_ms: int) -> int:
 
 
 def check_id(field_name: str, value: str, max_chars: int, *, required: bool = True) -> str:
-    """Ids are trimmed, non-empty when required, printable and at most max_chars long."""
+    """Ids are trimmed, non-empty when required, printable, at most max_chars long and at most
+    MAX_ID_BYTES in UTF-8 (they become store keys)."""
     value = value.strip()
     if not value:
         if required:
@@ -46,9 +52,17 @@ def check_id(field_name: str, value: str, max_chars: int, *, required: bool = Tr
         return value
     if len(value) > max_chars:
         raise InvalidArgument(field_name, f"longer than {max_chars} characters")
+    if len(value.encode()) > MAX_ID_BYTES:  # ids are store keys: LMDB counts bytes
+        raise InvalidArgument(field_name, f"longer than {MAX_ID_BYTES} bytes in UTF-8")
     if not value.isprintable():
         raise InvalidArgument(field_name, "contains control characters")
     return value
+
+
+def check_no_controls(field_name: str, value: str) -> None:
+    """Raises InvalidArgument naming the field when the text holds a control character."""
+    if _CONTROLS.search(value) is not None:
+        raise InvalidArgument(field_name, "contains control characters")
 
 
 def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
@@ -59,6 +73,7 @@ def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
         raise InvalidArgument("tier", f"must be one of {', '.join(TIERS)}, got {profile.tier!r}")
     if len(profile.name) > MAX_NAME_CHARS:
         raise InvalidArgument("name", f"longer than {MAX_NAME_CHARS} characters")
+    check_no_controls("name", profile.name)
     locale = profile.locale.strip().lower()
     if locale and locale not in LOCALES:
         raise InvalidArgument("locale", f"must be zh or en, got {profile.locale!r}")
@@ -67,6 +82,7 @@ def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
     for key, value in profile.attributes.items():
         if not key or len(key) > 64 or len(str(value)) > MAX_ATTRIBUTE_CHARS:
             raise InvalidArgument(f"attributes[{key!r}]", "empty key or value too long")
+        check_no_controls(f"attributes[{ascii(key)}]", key)
     return ProfileIn(cid, tier, profile.name.strip(), locale, dict(profile.attributes))
 
 

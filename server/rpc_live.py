@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import grpc
 
 from clients.pb import voc_pb2
 from server import convert
-from server.errors import InvalidArgument, VocError
+from server.errors import InvalidArgument, NotFound, VocError
 from server.interactions import EndedInteraction, Interactions, UtteranceIn, UtteranceResult
 from server.scoring import Typing, Voice
 
+log = logging.getLogger(__name__)
 _POLARITY = {"complaint": voc_pb2.COMPLAINT, "praise": voc_pb2.PRAISE, "neutral": voc_pb2.NEUTRAL}
 _SPEAKER = {voc_pb2.CUSTOMER: "CUSTOMER", voc_pb2.AGENT: "AGENT"}
 
@@ -137,8 +139,12 @@ class LiveRpcs:
             if interaction_id:
                 try:
                     live.end(interaction_id, customer_id)
-                except VocError:
+                except (InvalidArgument, NotFound):
                     pass  # never opened: its first message was rejected
+                except VocError as e:  # e.g. a full store: it stays live, the sweeper retries
+                    log.warning(
+                        "ending interaction %r at stream close failed: %s", interaction_id, e
+                    )
 
     def EndInteraction(
         self, request: voc_pb2.EndInteractionRequest, context: grpc.ServicerContext

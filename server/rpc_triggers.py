@@ -1,4 +1,4 @@
-"""Trigger RPCs: ReportIssue, WatchTriggers, AckTrigger, ListTriggers (see issue: triggers)."""
+"""Trigger RPCs: ReportIssue, WatchTriggers, AckTrigger, ListTriggers, GetTriggerKpis."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ import grpc
 
 from clients.pb import voc_pb2
 from server import convert
+from server.delivery import deliveries_of
+from server.kpi import period_kpis
 from server.service import VocService
+from server.sla import SlaParams
 from server.trigger_rules import ReportIn
 
 
@@ -80,4 +83,29 @@ class TriggerRpcs:
         found = self.service.require_triggers().list(
             _unspecified(state), request.since_ms, request.limit
         )
-        return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in found])
+        store = self.service.store
+        return voc_pb2.TriggerList(
+            triggers=[
+                convert.trigger_pb(t | {"deliveries": deliveries_of(store, t["id"])}) for t in found
+            ]
+        )
+
+    def GetTriggerKpis(
+        self, request: voc_pb2.KpiRequest, context: grpc.ServicerContext
+    ) -> voc_pb2.KpiReport:
+        # reads the shared store only: any process answers, none forwards to the owner
+        service = self.service
+        since, until, group_by, rows = period_kpis(
+            service.store,
+            SlaParams.from_section(service.cfg.sla),
+            service.clock(),
+            request.since_ms,
+            request.until_ms,
+            request.group_by,
+        )
+        return voc_pb2.KpiReport(
+            since_ms=since,
+            until_ms=until,
+            group_by=group_by,
+            rows=[voc_pb2.KpiRow(**row) for row in rows],
+        )

@@ -8,7 +8,8 @@ import grpc
 
 from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server import convert
-from server.errors import InvalidArgument
+from server.errors import FailedPrecondition, InvalidArgument
+from server.lexicon import LexiconError
 from server.rpc_live import LiveRpcs
 from server.rpc_triggers import TriggerRpcs
 from server.service import VocService
@@ -66,7 +67,13 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
     def ReloadLexicons(
         self, request: admin_pb2.ReloadRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ReloadReply:
-        lexicon = self.service.engine.reload().lexicon
+        try:
+            lexicon = self.service.engine.reload().lexicon
+        except LexiconError as exc:  # the message starts with FILE:LINE
+            current = self.service.engine.current.lexicon.version
+            raise FailedPrecondition(
+                f"lexicon reload failed, still serving {current}: {exc} (fix the file and reload)"
+            ) from None
         return admin_pb2.ReloadReply(version=lexicon.version, terms=lexicon.counts())
 
     def GetStats(

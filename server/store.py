@@ -17,7 +17,12 @@ from server.errors import StoreFullError, StoreUnavailableError
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
-DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta")
+DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta", "outbox")
+MAX_KEY_BYTES = 511  # LMDB's key limit (Environment.max_key_size() of the default build)
+# Ids become keys behind at most this many bytes of prefix (the reports journal's big-endian
+# time; "i:", "r:", "f:" are shorter), so an id of MAX_ID_BYTES in UTF-8 fits every key.
+KEY_PREFIX_BYTES = 8
+MAX_ID_BYTES = MAX_KEY_BYTES - KEY_PREFIX_BYTES
 _MAX_MAP_BYTES = 1 << 40
 T = TypeVar("T")
 

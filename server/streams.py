@@ -6,7 +6,7 @@ kind of method gets its own pool here (grpcio picks it from the handler's `exper
 the hook grpcio-health-checking uses for its Watch), so streams can only ever take stream threads:
 
 - ``health``: Health/Check, a few threads no other call can take;
-- ``live``: StreamInteraction, up to ``[server] max_streams`` open at once;
+- ``live``: StreamInteraction, up to ``[live] max_streams`` open at once;
 - ``watch``: WatchTriggers, up to ``[reports] max_watchers``;
 - ``other``: any other streaming method (reflection, UpsertProfiles, Health/Watch), a small bound;
 - ``unary``: everything else, ``[server] threads``.
@@ -36,6 +36,7 @@ LIVE = "/voc.v1.Voc/StreamInteraction"
 WATCH = "/voc.v1.Voc/WatchTriggers"
 HEALTH_THREADS = 2
 OTHER_STREAMS = 32
+_LIMIT_KEYS = {"live": "[live] max_streams", "watch": "[reports] max_watchers"}
 # threads kept free in each stream pool beyond its limit, so a refusal never waits for a thread
 SLACK = 8
 
@@ -230,7 +231,7 @@ class StreamPools:
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
                     f"{method.rsplit('/', 1)[-1]}: {kind.limit} streams of this kind are open, "
                     "the server's limit; close one or raise "
-                    + ("[server] max_streams" if kind.name == "live" else "the limit"),
+                    + _LIMIT_KEYS.get(kind.name, "the limit"),
                 )
 
             if streaming_out:

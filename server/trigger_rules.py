@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import tags
 from server.config import Config, ConfigError, build_section
 from server.errors import InvalidArgument
 from server.privacy import mask_pii
@@ -36,6 +36,9 @@ class ReportParams:
     max_tag_chars: int = 64
     max_note_chars: int = 500
     max_tags: int = 256  # tags with a live window at once (kernel key slots)
+    # New tags (no live window yet) one agent may open per window: one agent cannot fill the
+    # tag slots, and past this its new tags are refused with RESOURCE_EXHAUSTED.
+    max_new_tags_per_agent: int = 8
     agents_per_key: int = 1024  # most distinct agents held in one tag's window
     max_watchers: int = 512  # concurrent WatchTriggers streams, each a thread of their own pool
     watch_queue: int = 256  # triggers buffered per watcher before it is dropped as too slow
@@ -105,7 +108,13 @@ class TriggerParams:
         _check_rule("[reports]", default)
         if not 0 < reports.rearm_ratio <= 1:
             raise ConfigError("[reports] rearm_ratio: must be in (0, 1]")
-        for name in ("max_tag_chars", "max_note_chars", "max_tags", "agents_per_key"):
+        for name in (
+            "max_tag_chars",
+            "max_note_chars",
+            "max_tags",
+            "agents_per_key",
+            "max_new_tags_per_agent",
+        ):
             if getattr(reports, name) < 1:
                 raise ConfigError(f"[reports] {name}: must be at least 1")
         if reports.max_watchers < 1 or reports.watch_queue < 1:
@@ -156,8 +165,8 @@ def _check_rule(where: str, rule: TagRule) -> None:
 
 
 def normalize_tag(tag: str) -> str:
-    """One spelling per tag: NFKC, case-folded, inner whitespace collapsed, ends trimmed."""
-    return _SPACES.sub(" ", unicodedata.normalize("NFKC", tag).casefold()).strip()
+    """One spelling per tag (server.tags: scripts, width, case and spacing)."""
+    return tags.normalize_tag(tag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +200,7 @@ def check_report(r: ReportIn, params: TriggerParams, *, now_ms: int, max_id_char
     p = params.reports
     if len(r.tag) > p.max_tag_chars * 4:
         raise InvalidArgument("tag", f"longer than {p.max_tag_chars} characters")
-    tag = normalize_tag(r.tag)
+    tag = mask_pii(normalize_tag(r.tag))
     if not tag:
         raise InvalidArgument("tag", "is required")
     if len(tag) > p.max_tag_chars:

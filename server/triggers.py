@@ -4,8 +4,18 @@ Rules (numbers from [reports], [weak_signals], [routing]; see server/trigger_rul
 
 * P0 AGENT_REPORTS: a tag fires when `threshold` distinct agents (default 10) have reported it
   within `window_s` (default 300 s). One agent counts once per window however often it clicks.
+  Windows run on the server's clock: a report dated ahead of it counts at the server's now (the
+  journal keeps the claimed time as ``sent``), one dated back inside the window counts at its
+  own time and leaves the window sooner; no report moves a window past now, so no single agent
+  can push the reports of others out early.
 * P1 WEAK_SIGNAL: a topic or entity+symptom combination fires when its count in the current
   bucket is ``>= min_count`` and ``>= growth_ratio * max(baseline, floor)``.
+* Tag slots: the kernel holds `max_tags` tag windows. One agent opens at most
+  `max_new_tags_per_agent` new tags per window (then RESOURCE_EXHAUSTED naming it). A tag that
+  finds no free slot is still accepted: it waits, counted here from its tracked agents, and
+  takes the slot of the weakest seated tag (fewest agents, oldest among equals, never one in a
+  P0 episode) as soon as it has more agents; the evicted tag waits with its agents in turn. So
+  one-agent junk never pushes out a tag that several agents report.
 * Episodes: a key fires once, then stays quiet while its episode lasts. A P0 episode ends when a
   report finds fewer than ``ceil(threshold * rearm_ratio)`` distinct agents left in the window
   (default: fewer than 5 of 10); a P1 episode ends once `rearm_buckets` buckets pass without
@@ -38,6 +48,7 @@ from server.hub import Hub, Subscription
 from server.metrics import trigger_fired
 from server.profiles import FUTURE_SLACK_MS
 from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.trends import TopicTrends
 from server.trigger_rules import (
     LEVELS,
     SAMPLE,
@@ -58,14 +69,18 @@ log = logging.getLogger(__name__)
 _TRACKED_AGENTS = 64  # latest agents remembered per tag, for samples and first_ms
 _PRUNE_EVERY = 512  # reports between journal prunes
 _PRUNE_BATCH = 2000
+_EVICT_EVERY_MS = 1000  # a full table looks for emptied windows at most this often
 
 
 class _TagWindow:
-    """A tag's kernel slot plus the latest agent and customer ids (the kernel keeps hashes)."""
+    """A tag's kernel slot plus the latest agent and customer ids (the kernel keeps hashes).
+
+    A tag waiting for a slot has ``slot == -1``; its agents are then counted here.
+    """
 
     __slots__ = ("slot", "agents", "customers")
 
-    def __init__(self, slot: int) -> None:
+    def __init__(self, slot: int = -1) -> None:
         self.slot = slot
         self.agents: OrderedDict[str, int] = OrderedDict()
         self.customers: OrderedDict[str, int] = OrderedDict()
@@ -81,6 +96,10 @@ class _TagWindow:
     def clear(self) -> None:
         self.agents.clear()
         self.customers.clear()
+
+    def live(self, cutoff: int) -> int:
+        """Tracked agents with a report after `cutoff` (ms)."""
+        return sum(1 for t in self.agents.values() if t > cutoff)
 
 
 def _fingerprint(r: ReportIn) -> str:
@@ -121,9 +140,13 @@ class TriggerEngine:
         rp, wp = params.reports, params.weak
         self.windows = DistinctWindows(rp.max_tags, rp.agents_per_key)
         self.hub = Hub(capacity=rp.watch_queue, max_subscribers=rp.max_watchers)
+        self.trends = TopicTrends()  # topics per hour for the ops board
         self._lock = threading.Lock()
-        self._tags: dict[str, _TagWindow] = {}
+        self._tags: dict[str, _TagWindow] = {}  # tags holding a kernel slot
+        self._waiting: OrderedDict[str, _TagWindow] = OrderedDict()  # tags waiting for one
+        self._opened_by: dict[str, list[int]] = {}  # agent -> times it opened a new tag
         self._free = list(range(rp.max_tags - 1, -1, -1))
+        self._evicted_at = -(1 << 62)
         self._tag_topics: dict[str, tuple[str, ...]] = {}
         self._episodes: dict[str, dict[str, Any]] = {}  # "r:tag" / "w:topic:x" -> {id, hot}
         self._open: dict[str, dict[str, Any]] = {}  # trigger id -> trigger, until resolved
@@ -166,6 +189,8 @@ class TriggerEngine:
             for rec in self._journal(cutoff):
                 rule = self.params.rule_for(rec["tag"])
                 if rec["t"] > now - rule.window_ms - FUTURE_SLACK_MS:
+                    if rec["tag"] not in self._tags and rec["tag"] not in self._waiting:
+                        self._opened_by.setdefault(rec["a"], []).append(rec["t"])
                     self._count(rec, rule)
                     replayed += 1
             for key, episode in self.store.scan("meta", b"ep:", b"ep;", limit=1 << 20):
@@ -198,11 +223,15 @@ class TriggerEngine:
         """Counts one checked report (see trigger_rules.check_report), journals it and returns
         the ack; fires the tag's P0 if this report completes the threshold."""
         rule = self.params.rule_for(r.tag)
+        # The window runs on the server's clock: a report dated ahead of it (clock drift, or an
+        # agent trying to push everyone else's reports out) counts as arriving now, so t_max
+        # never passes now and no report can expire another agent's early.
+        ts = min(r.ts_ms, self.clock())
         idem_key = b"r:" + r.report_id.encode()
         fingerprint = _fingerprint(r)
         episode_name = "r:" + r.tag
         episode_key = b"ep:" + episode_name.encode()
-        journal_key = r.ts_ms.to_bytes(8, "big") + r.report_id.encode()
+        journal_key = ts.to_bytes(8, "big") + r.report_id.encode()
         record = {
             "v": SCHEMA_VERSION,
             "id": r.report_id,
@@ -211,25 +240,29 @@ class TriggerEngine:
             "c": r.customer_id,
             "i": r.interaction_id,
             "n": r.note,
-            "t": r.ts_ms,
+            "t": ts,
         }
+        if ts != r.ts_ms:
+            record["sent"] = r.ts_ms  # the time the client claimed, kept for the audit
         with self._lock:
             previous = self.store.get("idem", idem_key)
             if previous is not None:
                 return self._duplicate(r, previous, fingerprint)
-            window = self._window_for(r.tag, r.ts_ms)
+            opens = r.tag not in self._tags and r.tag not in self._waiting
+            if opens:
+                self._check_openings(r.agent_id, ts)
             episode = self._episodes.get(episode_name)
-            rearm = episode is not None and self.windows.count(
-                window.slot, r.ts_ms, rule.window_ms
+            rearm = episode is not None and self._current(
+                r.tag, ts, rule
             ) < self.params.rearm_below(rule)
             count = self._count(record, rule)
             fired = None
             if count >= rule.threshold and (episode is None or rearm):
-                fired = self._p0(r.tag, count, rule, window, r.ts_ms)
+                fired = self._p0(r.tag, count, rule, self._window(r.tag), ts)
             self._since_prune += 1
             prune_to = None
             if self._since_prune >= _PRUNE_EVERY:
-                prune_to = r.ts_ms - self.params.longest_window_ms - FUTURE_SLACK_MS
+                prune_to = ts - self.params.longest_window_ms - FUTURE_SLACK_MS
 
             def work(tx: WriteTxn) -> None:
                 idem = {"v": SCHEMA_VERSION, "fp": fingerprint, "tag": r.tag}
@@ -247,8 +280,10 @@ class TriggerEngine:
             try:
                 self.store.write(work)
             except BaseException:
-                self._restore(r.tag, window, rule)
+                self._restore(r.tag, rule)
                 raise
+            if opens:
+                self._opened_by.setdefault(r.agent_id, []).append(ts)
             if prune_to is not None:
                 self._since_prune = 0
             if rearm:
@@ -259,40 +294,121 @@ class TriggerEngine:
         return ReportOutcome(r.report_id, False, count, rule.threshold, rule.window_s, r.tag, fired)
 
     def _count(self, record: dict[str, Any], rule: TagRule) -> int:
-        window = self._window_for(record["tag"], record["t"])
-        window.seen(record["a"], record["c"], record["t"])
-        agent = int(hash_agent(record["a"]))  # a Python int takes the wrapper's fast path
-        return self.windows.add(window.slot, agent, record["t"], rule.window_ms)
+        tag, ts = record["tag"], record["t"]
+        window = self._tags.get(tag)
+        if window is not None:
+            window.seen(record["a"], record["c"], ts)
+            agent = int(hash_agent(record["a"]))  # a Python int takes the wrapper's fast path
+            return self.windows.add(window.slot, agent, ts, rule.window_ms)
+        window = self._waiting.pop(tag, None) or _TagWindow()
+        self._waiting[tag] = window  # most recently reported last
+        window.seen(record["a"], record["c"], ts)
+        if self._seat(tag, window, rule, ts):
+            return self.windows.count(window.slot, ts, rule.window_ms)
+        self._trim_waiting(ts)
+        return window.live(ts - rule.window_ms)
+
+    def _current(self, tag: str, ts: int, rule: TagRule) -> int:
+        """The tag's distinct agents in the window ending at ts, recording nothing."""
+        window = self._tags.get(tag)
+        if window is not None:
+            return self.windows.count(window.slot, ts, rule.window_ms)
+        window = self._waiting.get(tag)
+        return 0 if window is None else window.live(ts - rule.window_ms)
+
+    def _window(self, tag: str) -> _TagWindow:
+        return self._tags.get(tag) or self._waiting[tag]
+
+    def _check_openings(self, agent_id: str, ts: int) -> None:
+        """Refuses a new tag from an agent that opened max_new_tags_per_agent in the window."""
+        p = self.params.reports
+        cutoff = ts - p.window_s * 1000
+        opened = self._opened_by.get(agent_id)
+        if opened is None:
+            return
+        opened[:] = [t for t in opened if t > cutoff]
+        if not opened:
+            del self._opened_by[agent_id]
+        elif len(opened) >= p.max_new_tags_per_agent:
+            raise ResourceExhausted(
+                f"agent_id: {agent_id!r} opened {len(opened)} new tags within {p.window_s} s; "
+                "report a tag that is already open or wait ([reports] max_new_tags_per_agent)"
+            )
+        if len(self._opened_by) > 4 * p.max_tags:  # forget agents whose openings have all left
+            for agent in [a for a, times in self._opened_by.items() if times[-1] <= cutoff]:
+                del self._opened_by[agent]
 
     def _duplicate(self, r: ReportIn, previous: dict[str, Any], fingerprint: str) -> ReportOutcome:
         if previous["fp"] != fingerprint:
             raise AlreadyExists(f"report_id: {r.report_id!r} was already used for another report")
         tag = previous["tag"]
         rule = self.params.rule_for(tag)
-        window = self._tags.get(tag)
-        count = 0
-        if window is not None:
-            count = self.windows.count(window.slot, self.clock(), rule.window_ms)
+        count = self._current(tag, self.clock(), rule)
         trigger = None
         if previous.get("trigger"):
             trigger = self.store.get("triggers", trigger_key(previous["trigger"]))
         return ReportOutcome(r.report_id, True, count, rule.threshold, rule.window_s, tag, trigger)
 
-    def _window_for(self, tag: str, ts: int) -> _TagWindow:
-        window = self._tags.get(tag)
-        if window is not None:
-            return window
-        if not self._free:
+    def _seat(self, tag: str, window: _TagWindow, rule: TagRule, ts: int) -> bool:
+        """Gives a waiting tag a kernel slot: a free one, one whose window has emptied, or the
+        slot of the weakest tag (fewest agents, then oldest; never one in a P0 episode) when
+        this tag now has more agents than it. Its agents are replayed into the slot; the
+        evicted tag waits with its agents, so neither loses a count. False: it keeps waiting."""
+        cutoff = ts - rule.window_ms
+        if not self._free and ts - self._evicted_at >= _EVICT_EVERY_MS:
             self._evict(ts)
+            self._evicted_at = ts
         if not self._free:
-            raise ResourceExhausted(
-                f"tag: more than {self.params.reports.max_tags} tags reported within their "
-                "windows (raise [reports] max_tags)"
-            )
-        window = _TagWindow(self._free.pop())
+            support = window.live(cutoff)
+            if support < 2:  # one agent never beats a seated tag: each has one or more
+                return False
+            weakest = self._weakest(ts)
+            if weakest is None or weakest[0] >= support:
+                return False
+            loser = self._tags.pop(weakest[2])
+            self._free.append(loser.slot)
+            loser.slot = -1
+            self._waiting[weakest[2]] = loser
+            self._waiting.move_to_end(weakest[2], last=False)
+        window.slot = self._free.pop()
         self.windows.reset_key(window.slot)
+        del self._waiting[tag]
         self._tags[tag] = window
-        return window
+        for agent, t in sorted(window.agents.items(), key=lambda kv: kv[1]):
+            if t > cutoff:
+                self.windows.add(window.slot, int(hash_agent(agent)), t, rule.window_ms)
+        return True
+
+    def _weakest(self, ts: int) -> tuple[int, int, str] | None:
+        """(agents, t_max, tag) of the seated tag with the fewest agents, not in an episode."""
+        t_max = self.windows.t_max
+        weakest = None
+        for tag, window in self._tags.items():
+            if "r:" + tag in self._episodes:
+                continue
+            rule = self.params.rule_for(tag)
+            candidate = (
+                self.windows.count(window.slot, ts, rule.window_ms),
+                int(t_max[window.slot]),
+                tag,
+            )
+            if weakest is None or candidate < weakest:
+                weakest = candidate
+        return weakest
+
+    def _trim_waiting(self, ts: int) -> None:
+        """Keeps at most max_tags tags waiting: drops the one with the fewest live agents (the
+        least recently reported among equals); the journal still holds its reports."""
+        while len(self._waiting) > self.params.reports.max_tags:
+            order = {tag: i for i, tag in enumerate(self._waiting)}
+            victim = min(
+                self._waiting,
+                key=lambda tag: (
+                    self._waiting[tag].live(ts - self.params.rule_for(tag).window_ms),
+                    order[tag],
+                ),
+            )
+            del self._waiting[victim]
 
     def _evict(self, ts: int) -> None:
         """Frees the slots of tags whose window has emptied and whose episode has ended."""
@@ -303,13 +419,24 @@ class TriggerEngine:
                 del self._tags[tag]
                 self._free.append(window.slot)
 
-    def _restore(self, tag: str, window: _TagWindow, rule: TagRule) -> None:
+    def _restore(self, tag: str, rule: TagRule) -> None:
         """After a failed commit: recount the tag from the journal, the one source of truth."""
-        self.windows.reset_key(window.slot)
+        window = self._tags.get(tag) or self._waiting.get(tag)
+        if window is None:
+            return
+        if window.slot >= 0:
+            self.windows.reset_key(window.slot)
         window.clear()
         for rec in self._journal(self.clock() - rule.window_ms - FUTURE_SLACK_MS):
             if rec["tag"] == tag:
-                self._count(rec, rule)
+                window.seen(rec["a"], rec["c"], rec["t"])
+                if window.slot >= 0:
+                    agent = int(hash_agent(rec["a"]))
+                    self.windows.add(window.slot, agent, rec["t"], rule.window_ms)
+        if not window.agents:  # its first report failed: it never opened
+            if self._tags.pop(tag, None) is not None:
+                self._free.append(window.slot)
+            self._waiting.pop(tag, None)
 
     def topics_for_tag(self, tag: str) -> tuple[str, ...]:
         """The taxonomy topics a tag stands for (a topic id, or topics its text mentions)."""
@@ -354,6 +481,8 @@ class TriggerEngine:
         With `now_ms`, a signal more than a bucket away from now (an old survey, a replayed
         utterance) counts as arriving now: trends follow what the service hears now.
         """
+        if topics:
+            self.trends.add(topics, ts_ms if now_ms is None else min(ts_ms, now_ms))
         if not self.weak.params.enabled or not (topics or combos):
             return []
         with self._lock:
@@ -419,7 +548,8 @@ class TriggerEngine:
         return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
 
     def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]:
-        """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved."""
+        """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved, and the
+        first acknowledgement's time and person are kept (the KPIs' time to respond)."""
         trigger_id, by = trigger_id.strip(), by.strip()
         if not trigger_id:
             raise InvalidArgument("trigger_id", "is required")
@@ -434,10 +564,13 @@ class TriggerEngine:
             trigger = tx.get("triggers", key)
             if trigger is None:
                 raise NotFound(f"trigger_id: no trigger {trigger_id!r}")
-            if trigger["state"] == "RESOLVED":
-                return trigger
+            if trigger["state"] == "RESOLVED" or (trigger["state"] == "ACKED" and not resolve):
+                return trigger  # the first response and the resolution keep their times
+            if not trigger.get("acked_ms"):  # resolving an open trigger responds to it too
+                trigger["acked_by"], trigger["acked_ms"] = by, now
+            if resolve:
+                trigger["resolved_by"], trigger["resolved_ms"] = by, now
             trigger["state"] = "RESOLVED" if resolve else "ACKED"
-            trigger["acked_by"], trigger["acked_ms"] = by, now
             tx.put("triggers", key, trigger)
             return trigger
 

@@ -11,7 +11,6 @@ unary calls of one client channel: gRPC keeps one connection per channel).
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import hashlib
 import logging
 import os
@@ -41,6 +40,13 @@ OBSERVE_PATH = "/voc.v1.Owner/Observe"
 _FORWARDED = ("ReportIssue", "WatchTriggers", "AckTrigger", "ListTriggers")
 FORWARDED_PATHS = tuple(f"/voc.v1.Voc/{name}" for name in _FORWARDED)
 INCIDENTS_TTL_S = 1.0
+# a restarted owner is back within seconds: reconnect soon, not after gRPC's default backoff
+# (up to two minutes)
+OWNER_CHANNEL_OPTIONS = (
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.min_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 2000),
+)
 
 
 def internal_token_digest(secret: str) -> bytes:
@@ -57,7 +63,7 @@ class RemoteTriggers:
     def __init__(self, cfg: Config, store: Any, target: str, secret: str) -> None:
         self.params = TriggerParams.from_config(cfg)
         self.store = store
-        self.channel = grpc.insecure_channel(target)
+        self.channel = grpc.insecure_channel(target, options=OWNER_CHANNEL_OPTIONS)
         self.owner = internal_pb2_grpc.OwnerStub(self.channel)
         self.voc = voc_pb2_grpc.VocStub(self.channel)
         self.metadata = (("authorization", f"Bearer {secret}"),) if secret else None
@@ -131,8 +137,12 @@ def _forward_unary(name: str) -> Callable:
     def call(self, request: Any, context: grpc.ServicerContext) -> Any:
         stub_method = getattr(self.remote.voc, name)
         try:
+            # while the owner restarts the call waits for it, up to the caller's deadline
             return stub_method(
-                request, timeout=context.time_remaining(), metadata=_caller_auth(context)
+                request,
+                timeout=context.time_remaining(),
+                metadata=_caller_auth(context),
+                wait_for_ready=True,
             )
         except grpc.RpcError as exc:
             context.abort(exc.code(), exc.details())
@@ -215,14 +225,24 @@ def free_port() -> int:
 def _child(run: Callable[[], Any]) -> int:
     """Forks a child that runs `run()` (which blocks until the child's server stopped)."""
     parent = os.getpid()
-    pid = os.fork()
+    # a stop signal must not reach the child while it still has the supervisor's handler (which
+    # would only set the supervisor's flag in the child's copy): blocked across the fork, it is
+    # delivered once the child has the default action back
+    signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        pid = os.fork()
+    finally:
+        if os.getpid() == parent:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
     if pid:
         return pid
     code = 1
     try:
-        _die_with_parent(parent)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in signals:
             signal.signal(sig, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        _die_with_parent(parent)
         code = run() or 0
     except BaseException:  # noqa: BLE001 - a child never returns into the parent's code
         log.exception("worker process failed")
@@ -233,10 +253,15 @@ def _child(run: Callable[[], Any]) -> int:
 
 def _claim(listen: str) -> str:
     """The public address with a real port, checked free: SO_REUSEPORT would otherwise let the
-    workers join another server already on the port, and port 0 would give each its own."""
+    workers join another server already on the port, and port 0 would give each its own.
+
+    The probe sets SO_REUSEADDR like the gRPC listeners do: connections of a server that just
+    stopped linger in TIME_WAIT on the port for a minute and must not block its restart, while a
+    server still listening there is refused all the same."""
     host, _, port = listen.rpartition(":")
     family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
     with socket.socket(family) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host.strip("[]"), int(port)))
         except OSError as exc:
@@ -252,7 +277,7 @@ def _die_with_parent(parent: int) -> None:
     """A supervisor killed with SIGKILL takes its children along (Linux PR_SET_PDEATHSIG), so no
     orphan keeps the port or the store."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = ctypes.CDLL(None, use_errno=True)  # the loaded libc; find_library would fork
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         log.warning("cannot tie worker lifetime to the supervisor on this platform")
@@ -269,7 +294,8 @@ def _metrics_listen(listen: str, offset: int) -> str:
 
 
 def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
-    """Forks one owner and `workers` worker processes, then supervises them until a signal.
+    """Forks one owner and `workers` worker processes, then supervises them until a signal,
+    starting again any child that dies (see Supervisor).
 
     `serve(cfg, **role)` builds and runs one server process until it is told to stop; it is
     called in each child after the fork, so no gRPC object or LMDB environment crosses a fork.
@@ -288,72 +314,189 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         tls=TlsConfig(),
         metrics=replace(cfg.metrics, listen=_metrics_listen(cfg.metrics.listen, workers)),
     )
-    owner = _child(lambda: serve(owner_cfg, role="owner", secret=secret, engine=engine))
-    children = {owner: "owner"}
+    # the owner keeps its port across restarts: the workers' channels reconnect to it
+    runs: dict[str, Callable[[], Any]] = {
+        "owner": lambda: serve(owner_cfg, role="owner", secret=secret, engine=engine)
+    }
     for i in range(workers):
         worker_cfg = replace(
             cfg, metrics=replace(cfg.metrics, listen=_metrics_listen(cfg.metrics.listen, i))
         )
-        pid = _child(
-            lambda c=worker_cfg: serve(
-                c,
-                role="worker",
-                secret=secret,
-                owner_target=f"127.0.0.1:{owner_port}",
-                engine=engine,
-            )
+        runs[f"worker-{i}"] = lambda c=worker_cfg: serve(
+            c,
+            role="worker",
+            secret=secret,
+            owner_target=f"127.0.0.1:{owner_port}",
+            engine=engine,
         )
-        children[pid] = f"worker-{i}"
+    supervisor = Supervisor(runs)
+    supervisor.start_all()
     log.info(
-        "supervising %d workers and the trigger owner",
+        "supervising %d workers and the trigger owner (pid %d)",
         workers,
-        extra={"pids": sorted(children), "owner_port": owner_port},
+        supervisor.pid_of("owner"),
+        extra={"pids": sorted(supervisor.children), "owner_port": owner_port},
     )
+    return supervisor.run(grace_s=cfg.server.grace_s)
 
-    stopping = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
+RESTART_DELAY_S = 0.5  # the first restart of a child; doubles while it keeps dying young
+RESTART_DELAY_MAX_S = 30.0
+STABLE_AFTER_S = 60.0  # a child that ran this long is restarted after RESTART_DELAY_S again
+MAX_YOUNG_DEATHS = 6  # deaths in a row, each before STABLE_AFTER_S: the supervisor gives up
+
+
+def describe_exit(status: int) -> str:
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        return f"was killed by {signal.Signals(-code).name}"
+    return f"exited with status {code}"
+
+
+class Supervisor:
+    """Runs each named child in its own forked process and starts it again when it dies, after
+    an exponential backoff, until a signal stops them all (workers first, then the owner).
+
+    A child that keeps dying young (max_young_deaths times in a row, each within stable_after_s
+    of its start: a broken config or store, not a crash) makes the supervisor stop everything.
+    """
+
+    def __init__(
+        self,
+        runs: dict[str, Callable[[], Any]],
+        *,
+        restart_delay_s: float = RESTART_DELAY_S,
+        max_delay_s: float = RESTART_DELAY_MAX_S,
+        stable_after_s: float = STABLE_AFTER_S,
+        max_young_deaths: int = MAX_YOUNG_DEATHS,
+    ) -> None:
+        self.runs = runs
+        self.restart_delay_s = restart_delay_s
+        self.max_delay_s = max_delay_s
+        self.stable_after_s = stable_after_s
+        self.max_young_deaths = max_young_deaths
+        self.children: dict[int, str] = {}
+        self._started: dict[str, float] = {}
+        self._young_deaths: dict[str, int] = dict.fromkeys(runs, 0)
+        self._due: dict[str, float] = {}
+        self.stopping = threading.Event()
+
+    def pid_of(self, name: str) -> int:
+        return next((pid for pid, n in self.children.items() if n == name), 0)
+
+    def start(self, name: str) -> int:
+        pid = _child(self.runs[name])
+        self.children[pid] = name
+        self._started[name] = time.monotonic()
+        return pid
+
+    def start_all(self) -> None:
+        for name in self.runs:
+            self.start(name)
+
+    def on_signal(self, signum: int, _frame: Any) -> None:
         if signum == signal.SIGHUP:
-            for pid in children:
-                os.kill(pid, signal.SIGHUP)
+            for pid in list(self.children):
+                _signal(pid, signal.SIGHUP)
             return
-        stopping.set()
+        self.stopping.set()
 
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    def run(self, grace_s: float) -> int:
+        """Supervises until SIGTERM/SIGINT (SIGHUP is passed on), then stops the children;
+        1 when it gave up on a child or a child did not stop cleanly."""
+        previous = {
+            sig: signal.signal(sig, self.on_signal)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+        }
+        try:
+            return self._supervise(grace_s)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
-    failed = False
-    while children and not stopping.is_set():
-        pid, status = os.waitpid(-1, os.WNOHANG)
-        if pid == 0:
-            stopping.wait(0.2)
-            continue
-        name = children.pop(pid, "?")
-        log.error("%s (pid %d) exited with status %d; stopping the rest", name, pid, status)
-        failed = True
-        break
-    # workers drain first (their forwarded calls need the owner), then the owner
-    for group in (
-        [p for p, n in children.items() if n != "owner"],
-        [p for p, n in children.items() if n == "owner"],
-    ):
-        for pid in group:
-            _signal(pid, signal.SIGTERM)
-        deadline = time.monotonic() + cfg.server.grace_s + 10
-        for pid in group:
-            while time.monotonic() < deadline:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    failed |= status != 0
-                    break
-                time.sleep(0.05)
-            else:
-                log.error("pid %d did not stop in time: killing it", pid)
-                _signal(pid, signal.SIGKILL)
-                os.waitpid(pid, 0)
+    def _supervise(self, grace_s: float) -> int:
+        failed = False
+        while not self.stopping.is_set():
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:  # every child is waiting for its restart
+                pid, status = 0, 0
+            if pid and not self._died(pid, status):
                 failed = True
-    print("vocscore: all workers stopped", file=sys.stderr, flush=True)
-    return 1 if failed else 0
+                break
+            if not pid:
+                self._restart_due()
+                self.stopping.wait(0.1)
+        return int(self._stop_children(grace_s) or failed)
+
+    def _died(self, pid: int, status: int) -> bool:
+        """Schedules the restart of a dead child; False when it is time to give up."""
+        name = self.children.pop(pid, None)
+        if name is None:
+            return True
+        now = time.monotonic()
+        if now - self._started[name] >= self.stable_after_s:
+            self._young_deaths[name] = 0
+        deaths = self._young_deaths[name]
+        if deaths >= self.max_young_deaths:
+            log.error(
+                "%s (pid %d) %s, the %d-th time in a row soon after its start; stopping the rest",
+                name,
+                pid,
+                describe_exit(status),
+                deaths + 1,
+            )
+            return False
+        delay = min(self.restart_delay_s * 2**deaths, self.max_delay_s)
+        self._young_deaths[name] = deaths + 1
+        self._due[name] = now + delay
+        log.error(
+            "%s (pid %d) %s; restarting it in %.2f s",
+            name,
+            pid,
+            describe_exit(status),
+            delay,
+            extra={"child": name, "pid": pid, "restart_in_s": delay},
+        )
+        return True
+
+    def _restart_due(self) -> None:
+        now = time.monotonic()
+        for name, when in list(self._due.items()):
+            if when <= now and not self.stopping.is_set():
+                del self._due[name]
+                pid = self.start(name)
+                log.warning("%s restarted (pid %d)", name, pid, extra={"child": name, "pid": pid})
+
+    def _stop_children(self, grace_s: float) -> bool:
+        """Workers drain first (their forwarded calls need the owner), then the owner; True
+        when one had to be killed or did not exit cleanly."""
+        failed = False
+        children = self.children
+        for group in (
+            [p for p, n in children.items() if n != "owner"],
+            [p for p, n in children.items() if n == "owner"],
+        ):
+            for pid in group:
+                _signal(pid, signal.SIGTERM)
+            deadline = time.monotonic() + grace_s + 10
+            for pid in group:
+                while time.monotonic() < deadline:
+                    done, status = os.waitpid(pid, os.WNOHANG)
+                    if done:
+                        # a child still starting has no handler yet: SIGTERM ends it as asked
+                        code = os.waitstatus_to_exitcode(status)
+                        failed |= code not in (0, -signal.SIGTERM)
+                        break
+                    time.sleep(0.05)
+                else:
+                    log.error("pid %d did not stop in time: killing it", pid)
+                    _signal(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    failed = True
+        children.clear()
+        print("vocscore: all workers stopped", file=sys.stderr, flush=True)
+        return failed
 
 
 def _signal(pid: int, sig: int) -> None:

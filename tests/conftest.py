@@ -20,6 +20,7 @@ os.environ.setdefault(
 )
 # servers started by main() or as subprocesses must not fight over the default metrics port
 os.environ.setdefault("VOC_METRICS_LISTEN", "127.0.0.1:0")
+os.environ.setdefault("VOC_BOARD_LISTEN", "127.0.0.1:0")
 
 from clients.client import VocClient  # noqa: E402
 from server.app import Running, build_server  # noqa: E402
@@ -32,6 +33,7 @@ def make_config(store: Path, **sections: dict) -> Config:
         "server": {"listen": "127.0.0.1:0", "log_format": "text"},
         "store": {"path": str(store), "map_size_mb": 64},
         "metrics": {"listen": "127.0.0.1:0"},
+        "board": {"listen": ""},  # tests that want the board ask for it
     }
     for name, table in sections.items():
         overrides.setdefault(name, {}).update(table)

@@ -67,6 +67,9 @@ def test_callcenter_checks_parse() -> None:
     assert len(checks) > 100
     assert {e for _, e in checks} <= {-1, 0, 1}
     assert ("你好", 0) in checks
+    en = accuracy.read_checks(accuracy.CHECKS_EN)
+    assert len(en) > 50 and {e for _, e in en} == {-1, 0, 1}
+    assert ("where is my parcel", 0) in en
 
 
 def test_split_is_a_fixed_function_of_the_text_and_seed() -> None:
@@ -154,6 +157,9 @@ def test_a_run_on_tiny_data_reports_every_figure(tmp_path: Path, capsys) -> None
     assert 0.0 <= result["zh_reviews"]["utterance"]["accuracy"] <= 1.0
     assert result["speed"]["vader"]["utterances"] > 0
     assert result["checks"]["neutral"] > 100
+    assert result["checks_en"]["neutral"] > 40 and "vader_neutral_kept" in result["checks_en"]
+    kept = result["checks"]["neutral_kept"] + len(result["checks"]["neutral_signed"])
+    assert kept == result["checks"]["neutral"]
 
 
 def test_absent_data_skips(tmp_path: Path, capsys) -> None:

@@ -37,6 +37,7 @@ ALLOWED = {
     "Voc/WatchTriggers": {"ops"},
     "Voc/AckTrigger": {"ops"},
     "Voc/ListTriggers": {"ops"},
+    "Voc/GetTriggerKpis": {"ops"},
     "Admin/UpsertProfiles": {"admin"},
     "Admin/ReloadLexicons": {"admin"},
     "Admin/GetStats": {"ops", "admin"},
@@ -102,6 +103,9 @@ def calls(channel: grpc.Channel) -> dict[str, Callable[[Any], None]]:
         ),
         "Voc/AckTrigger": lambda md: voc.AckTrigger(
             voc_pb2.AckTriggerRequest(trigger_id="no-such-trigger"), metadata=md, timeout=5
+        ),
+        "Voc/GetTriggerKpis": lambda md: voc.GetTriggerKpis(
+            voc_pb2.KpiRequest(), metadata=md, timeout=5
         ),
         "Voc/ListTriggers": lambda md: voc.ListTriggers(
             voc_pb2.ListTriggersRequest(limit=1), metadata=md, timeout=5

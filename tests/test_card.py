@@ -61,7 +61,7 @@ def test_english_alert_reads_like_a_sentence(lexicon) -> None:
     p = profile(nps=3, events=[(6, [["logistics.delay", "complaint"]])])
     card = assemble_card("C1", p, now_ms=NOW, locale="en", texts=lexicon, cfg=CardConfig())
     assert "VoC alert: NPS 3 (detractor)" in card.alerts
-    assert f"Last week's complaint: {lexicon.label('logistics.delay', 'en')}" in card.alerts
+    assert f"Complaint 6 days ago: {lexicon.label('logistics.delay', 'en')}" in card.alerts
 
 
 def test_topics_older_than_window_are_left_out_and_counts_add_up(lexicon) -> None:

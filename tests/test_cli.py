@@ -90,7 +90,15 @@ def test_unreachable_server_is_a_clear_error(capsys) -> None:
 def test_score_shows_matches_and_escalation(target, capsys) -> None:
     assert (
         main(
-            [*target, "score", "你们到底怎么回事！！！再不解决我就投诉", "--interaction", "cli-i1"]
+            [
+                *target,
+                "score",
+                "你们到底怎么回事！！！再不解决我就投诉",
+                "--interaction",
+                "cli-i1",
+                "--customer",  # the first utterance of an interaction names the customer
+                "cli-c1",
+            ]
         )
         == 0
     )

@@ -32,3 +32,18 @@ def test_every_message_and_field_is_commented() -> None:
                 if not lines[i - 1].strip().startswith("//"):
                     missing.append(f"{proto.name}:{i + 1}: {text}")
     assert not missing, "uncommented:\n" + "\n".join(missing)
+
+
+def test_every_proto_names_its_package_in_other_languages() -> None:
+    """go_package, java_package, java_multiple_files and csharp_namespace, the same in every
+    file, so generated Go, Java and C# code lands in one package per language."""
+    from clients.pb import admin_pb2, internal_pb2, voc_pb2
+
+    seen = set()
+    for module in (voc_pb2, admin_pb2, internal_pb2):
+        opts = module.DESCRIPTOR.GetOptions()
+        assert opts.go_package.endswith("/voc/v1;vocv1")
+        assert opts.java_package == "com.vocscore.voc.v1" and opts.java_multiple_files
+        assert opts.csharp_namespace == "Vocscore.Voc.V1"
+        seen.add((opts.go_package, opts.java_package, opts.csharp_namespace))
+    assert len(seen) == 1

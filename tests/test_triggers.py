@@ -225,14 +225,17 @@ def test_journal_is_pruned_past_the_longest_window(harness: Harness) -> None:
     assert harness.report("r1", "A1").distinct_agents == 1
 
 
-def test_too_many_live_tags_is_resource_exhausted(tmp_path: Path, scoring: Engine) -> None:
+def test_a_tag_past_the_slots_waits_and_is_counted(tmp_path: Path, scoring: Engine) -> None:
+    """More live tags than kernel slots: the extra tag is accepted and counted while it waits
+    for a slot (issue 15: a full table no longer refuses new tags)."""
     h = Harness(tmp_path / "s", scoring, reports={"max_tags": 2})
     h.report("r1", "A1", "tag one")
     h.report("r2", "A1", "tag two")
-    with pytest.raises(ResourceExhausted, match="max_tags"):
-        h.report("r3", "A1", "tag three")
-    h.clock.now += 301_000  # both windows empty: their slots are reused
-    assert h.report("r4", "A1", "tag three").distinct_agents == 1
+    assert h.report("r3", "A1", "tag three").distinct_agents == 1
+    assert h.report("r3b", "A2", "tag three").distinct_agents == 2  # takes a slot now
+    h.clock.now += 301_000  # every window empty: the slots are reused
+    assert h.report("r4", "A1", "tag four").distinct_agents == 1
+    assert h.report("r5", "A2", "tag three").distinct_agents == 1
     h.store.close()
 
 

@@ -459,7 +459,7 @@ class ReportAck(_message.Message):
     def __init__(self, report_id: _Optional[str] = ..., duplicate: _Optional[bool] = ..., distinct_agents: _Optional[int] = ..., threshold: _Optional[int] = ..., window_s: _Optional[int] = ..., trigger: _Optional[_Union[Trigger, _Mapping]] = ..., tag: _Optional[str] = ...) -> None: ...
 
 class Trigger(_message.Message):
-    __slots__ = ("trigger_id", "level", "kind", "key", "count", "window_s", "first_ms", "fired_ms", "owner", "message", "sample_agent_ids", "sample_customer_ids", "state", "acked_by", "acked_ms")
+    __slots__ = ("trigger_id", "level", "kind", "key", "count", "window_s", "first_ms", "fired_ms", "owner", "message", "sample_agent_ids", "sample_customer_ids", "state", "acked_by", "acked_ms", "deliveries", "resolved_by", "resolved_ms")
     TRIGGER_ID_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
@@ -475,6 +475,9 @@ class Trigger(_message.Message):
     STATE_FIELD_NUMBER: _ClassVar[int]
     ACKED_BY_FIELD_NUMBER: _ClassVar[int]
     ACKED_MS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_BY_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_MS_FIELD_NUMBER: _ClassVar[int]
     trigger_id: str
     level: TriggerLevel
     kind: TriggerKind
@@ -490,7 +493,30 @@ class Trigger(_message.Message):
     state: TriggerState
     acked_by: str
     acked_ms: int
-    def __init__(self, trigger_id: _Optional[str] = ..., level: _Optional[_Union[TriggerLevel, str]] = ..., kind: _Optional[_Union[TriggerKind, str]] = ..., key: _Optional[str] = ..., count: _Optional[int] = ..., window_s: _Optional[int] = ..., first_ms: _Optional[int] = ..., fired_ms: _Optional[int] = ..., owner: _Optional[str] = ..., message: _Optional[str] = ..., sample_agent_ids: _Optional[_Iterable[str]] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[TriggerState, str]] = ..., acked_by: _Optional[str] = ..., acked_ms: _Optional[int] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    resolved_by: str
+    resolved_ms: int
+    def __init__(self, trigger_id: _Optional[str] = ..., level: _Optional[_Union[TriggerLevel, str]] = ..., kind: _Optional[_Union[TriggerKind, str]] = ..., key: _Optional[str] = ..., count: _Optional[int] = ..., window_s: _Optional[int] = ..., first_ms: _Optional[int] = ..., fired_ms: _Optional[int] = ..., owner: _Optional[str] = ..., message: _Optional[str] = ..., sample_agent_ids: _Optional[_Iterable[str]] = ..., sample_customer_ids: _Optional[_Iterable[str]] = ..., state: _Optional[_Union[TriggerState, str]] = ..., acked_by: _Optional[str] = ..., acked_ms: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., resolved_by: _Optional[str] = ..., resolved_ms: _Optional[int] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("owner", "type", "state", "attempts", "last_error", "delivered_ms", "next_ms", "escalation")
+    OWNER_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_MS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_MS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_FIELD_NUMBER: _ClassVar[int]
+    owner: str
+    type: str
+    state: str
+    attempts: int
+    last_error: str
+    delivered_ms: int
+    next_ms: int
+    escalation: bool
+    def __init__(self, owner: _Optional[str] = ..., type: _Optional[str] = ..., state: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., delivered_ms: _Optional[int] = ..., next_ms: _Optional[int] = ..., escalation: _Optional[bool] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
     __slots__ = ("min_level", "since_ms")
@@ -525,3 +551,53 @@ class TriggerList(_message.Message):
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
     triggers: _containers.RepeatedCompositeFieldContainer[Trigger]
     def __init__(self, triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ...) -> None: ...
+
+class KpiRequest(_message.Message):
+    __slots__ = ("since_ms", "until_ms", "group_by")
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    since_ms: int
+    until_ms: int
+    group_by: str
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., group_by: _Optional[str] = ...) -> None: ...
+
+class KpiRow(_message.Message):
+    __slots__ = ("group", "triggers", "responded", "responded_on_time", "resolved", "resolved_on_time", "overdue", "on_time_response", "on_time_closure", "closed_loop", "median_min_to_ack", "median_min_to_resolve")
+    GROUP_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERS_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_FIELD_NUMBER: _ClassVar[int]
+    RESPONDED_ON_TIME_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_FIELD_NUMBER: _ClassVar[int]
+    RESOLVED_ON_TIME_FIELD_NUMBER: _ClassVar[int]
+    OVERDUE_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_RESPONSE_FIELD_NUMBER: _ClassVar[int]
+    ON_TIME_CLOSURE_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_LOOP_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_MIN_TO_ACK_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_MIN_TO_RESOLVE_FIELD_NUMBER: _ClassVar[int]
+    group: str
+    triggers: int
+    responded: int
+    responded_on_time: int
+    resolved: int
+    resolved_on_time: int
+    overdue: int
+    on_time_response: float
+    on_time_closure: float
+    closed_loop: float
+    median_min_to_ack: float
+    median_min_to_resolve: float
+    def __init__(self, group: _Optional[str] = ..., triggers: _Optional[int] = ..., responded: _Optional[int] = ..., responded_on_time: _Optional[int] = ..., resolved: _Optional[int] = ..., resolved_on_time: _Optional[int] = ..., overdue: _Optional[int] = ..., on_time_response: _Optional[float] = ..., on_time_closure: _Optional[float] = ..., closed_loop: _Optional[float] = ..., median_min_to_ack: _Optional[float] = ..., median_min_to_resolve: _Optional[float] = ...) -> None: ...
+
+class KpiReport(_message.Message):
+    __slots__ = ("since_ms", "until_ms", "group_by", "rows")
+    SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    GROUP_BY_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    since_ms: int
+    until_ms: int
+    group_by: str
+    rows: _containers.RepeatedCompositeFieldContainer[KpiRow]
+    def __init__(self, since_ms: _Optional[int] = ..., until_ms: _Optional[int] = ..., group_by: _Optional[str] = ..., rows: _Optional[_Iterable[_Union[KpiRow, _Mapping]]] = ...) -> None: ...

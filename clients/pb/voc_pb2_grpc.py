@@ -85,6 +85,11 @@ class VocStub:
                 request_serializer=voc_dot_v1_dot_voc__pb2.ListTriggersRequest.SerializeToString,
                 response_deserializer=voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
                 _registered_method=True)
+        self.GetTriggerKpis = channel.unary_unary(
+                '/voc.v1.Voc/GetTriggerKpis',
+                request_serializer=voc_dot_v1_dot_voc__pb2.KpiRequest.SerializeToString,
+                response_deserializer=voc_dot_v1_dot_voc__pb2.KpiReport.FromString,
+                _registered_method=True)
 
 
 class VocServicer:
@@ -99,7 +104,10 @@ class VocServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ScoreUtterance(self, request, context):
-        """Score one utterance or message of a live interaction.
+        """Score one utterance or message of a live interaction. An interaction_id has one life:
+        once ended (EndInteraction or the close of its stream) scoring it again is
+        FAILED_PRECONDITION; start a new interaction under a new id. Ids are at most 503 bytes
+        in UTF-8 (INVALID_ARGUMENT naming the field).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -113,7 +121,9 @@ class VocServicer:
         raise NotImplementedError('Method not implemented!')
 
     def EndInteraction(self, request, context):
-        """Write the interaction's topics and peak emotion into the customer's profile.
+        """Write the interaction's topics and peak emotion into the customer's profile. Idempotent:
+        a second End (also one racing the close of its stream) returns the summary stored by the
+        first, which holds every utterance acknowledged before it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -156,6 +166,14 @@ class VocServicer:
 
     def ListTriggers(self, request, context):
         """Audit view of triggers.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTriggerKpis(self, request, context):
+        """The outer loop's KPIs per owner or topic over a period: on-time response and closure,
+        closed-loop rate, median time to acknowledge and to resolve ([sla] deadlines).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -213,6 +231,11 @@ def add_VocServicer_to_server(servicer, server):
                     servicer.ListTriggers,
                     request_deserializer=voc_dot_v1_dot_voc__pb2.ListTriggersRequest.FromString,
                     response_serializer=voc_dot_v1_dot_voc__pb2.TriggerList.SerializeToString,
+            ),
+            'GetTriggerKpis': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTriggerKpis,
+                    request_deserializer=voc_dot_v1_dot_voc__pb2.KpiRequest.FromString,
+                    response_serializer=voc_dot_v1_dot_voc__pb2.KpiReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -486,6 +509,33 @@ class Voc:
             '/voc.v1.Voc/ListTriggers',
             voc_dot_v1_dot_voc__pb2.ListTriggersRequest.SerializeToString,
             voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTriggerKpis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voc.v1.Voc/GetTriggerKpis',
+            voc_dot_v1_dot_voc__pb2.KpiRequest.SerializeToString,
+            voc_dot_v1_dot_voc__pb2.KpiReport.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,245 @@
+"""Health, cards and scoring with thousands of open live-call streams and watchers, against the
+same calls without them (issue: streams at contact-center scale).
+
+A real server (`python -m server --workers 1 --demo`) runs in a subprocess; a second subprocess
+(`python -m clients.idle_streams`) opens `--live` StreamInteraction streams (each sends one
+customer utterance, then stays open and silent, as a call between utterances does) and `--watch`
+WatchTriggers watchers. Health/Check, GetSummaryCard and ScoreUtterance are sent at a steady rate
+(open loop, one thread each) in three phases: before the streams, with them held, after they
+closed. Reported: p50/p99 per call and phase, the p99 ratio with/without streams (the budget is
+<= 1.5x), errors, and the server's resident memory and threads per 1,000 open streams.
+
+    python -m bench.streams                      # 5,000 live + 500 watchers, about 2 minutes
+    python -m bench.streams --live 1000 --watch 100 --seconds 5
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hdrh.histogram import HdrHistogram
+
+from bench.load import REPO, child_env, start_real
+from clients.pb import voc_pb2, voc_pb2_grpc
+
+RATE_PER_S = 40  # each of the three calls, open loop
+CALL_TIMEOUT_S = 5.0
+HOLD_TIMEOUT_S = 600
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def threads_of(pid: int) -> int:
+    return len(list(Path(f"/proc/{pid}/task").iterdir()))
+
+
+def calls(channel: grpc.Channel) -> dict[str, Callable[[int], Any]]:
+    voc = voc_pb2_grpc.VocStub(channel)
+    health = health_pb2_grpc.HealthStub(channel)
+    return {
+        "Health/Check": lambda i: health.Check(
+            health_pb2.HealthCheckRequest(), timeout=CALL_TIMEOUT_S
+        ),
+        "GetSummaryCard": lambda i: voc.GetSummaryCard(
+            voc_pb2.CardRequest(customer_id=f"C{i % 3000 + 1:04d}"), timeout=CALL_TIMEOUT_S
+        ),
+        "ScoreUtterance": lambda i: voc.ScoreUtterance(
+            voc_pb2.Utterance(
+                interaction_id=f"bench-streams-{i % 200}",
+                customer_id=f"C{i % 200 + 1:04d}",
+                agent_id="A001",
+                speaker=voc_pb2.CUSTOMER,
+                channel=voc_pb2.CHAT,
+                text="退款申请了十天还没到账，你们到底管不管",
+            ),
+            timeout=CALL_TIMEOUT_S,
+        ),
+    }
+
+
+def phase(target: str, seconds: float, rate: float) -> dict[str, dict[str, float]]:
+    """Each call at `rate` per second for `seconds`, from its own thread and channel; latency in
+    microseconds measured from the intended send time (no coordinated omission)."""
+    results: dict[str, dict[str, float]] = {}
+
+    def drive(name: str) -> None:
+        hist = HdrHistogram(1, 60_000_000, 3)
+        errors = 0
+        with grpc.insecure_channel(target) as channel:
+            call = calls(channel)[name]
+            call(0)  # connect before the clock starts
+            start = time.perf_counter()
+            n = int(seconds * rate)
+            for i in range(n):
+                due = start + i / rate
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+                try:
+                    call(i)
+                except grpc.RpcError:
+                    errors += 1
+                hist.record_value(max(1, int((time.perf_counter() - due) * 1e6)))
+        results[name] = {
+            "n": n,
+            "errors": errors,
+            "p50_ms": hist.get_value_at_percentile(50) / 1000,
+            "p99_ms": hist.get_value_at_percentile(99) / 1000,
+        }
+
+    threads = [
+        threading.Thread(target=drive, args=(name,))
+        for name in ("Health/Check", "GetSummaryCard", "ScoreUtterance")
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
+
+
+class Holder:
+    """The stream holder subprocess: open on start, closed when its stdin closes."""
+
+    def __init__(self, target: str, live: int, watch: int, out: Path) -> None:
+        self.log = (out / "holder.log").open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "clients.idle_streams", "--target", target]
+            + ["--live", str(live), "--watch", str(watch), "--channels", "16"],
+            cwd=REPO,
+            env=child_env(),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+        )
+
+    def opened(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the stream holder ended before its streams were open")
+        return json.loads(line)
+
+    def close(self) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        try:
+            line = self.proc.stdout.readline()
+            self.proc.wait(120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            line = b""
+        self.log.close()
+        return json.loads(line) if line else {}
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="vocscore-streams-") as tmp:
+        server = start_real(out, Path(tmp) / "store")
+        try:
+            pid = server.proc.pid
+            before = phase(server.target, args.seconds, args.rate)
+            rss0, threads0 = rss_mib(pid), threads_of(pid)
+            t0 = time.monotonic()
+            holder = Holder(server.target, args.live, args.watch, out)
+            try:
+                held = holder.opened()
+                open_s = time.monotonic() - t0
+                time.sleep(1.0)
+                rss1, threads1 = rss_mib(pid), threads_of(pid)
+                during = phase(server.target, args.seconds, args.rate)
+            finally:
+                ended = holder.close()
+            time.sleep(1.0)
+            after = phase(server.target, args.seconds, args.rate)
+            rss2 = rss_mib(pid)
+        finally:
+            server.stop()
+    opened = held.get("live_open", 0) + held.get("watch_open", 0)
+    per_k = 1000 / opened if opened else float("nan")
+    return {
+        "live": args.live,
+        "watch": args.watch,
+        "held": held,
+        "ended": ended,
+        "open_s": open_s,
+        "rss_mib": {"before": rss0, "with_streams": rss1, "after_close": rss2},
+        "mib_per_1000_streams": (rss1 - rss0) * per_k,
+        "threads": {"before": threads0, "with_streams": threads1},
+        "phases": {"without": before, "with": during, "after": after},
+        "p99_ratio": {
+            name: during[name]["p99_ms"] / max(before[name]["p99_ms"], 1e-3) for name in before
+        },
+    }
+
+
+def report(r: dict[str, Any]) -> str:
+    held = r["held"]
+    lines = [
+        f"## Open streams: {held.get('live_open', 0):,} live calls + {held.get('watch_open', 0):,}"
+        f" watchers held (asked {r['live']:,} + {r['watch']:,}), opened in {r['open_s']:.0f} s",
+        "",
+        "| call | p50 ms without | p99 ms without | p50 ms with | p99 ms with | p99 after close |"
+        " p99 with / without | errors with |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    ph = r["phases"]
+    for name in ph["without"]:
+        a, b, c = ph["without"][name], ph["with"][name], ph["after"][name]
+        lines.append(
+            f"| {name} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {b['p50_ms']:.2f} | "
+            f"{b['p99_ms']:.2f} | {c['p99_ms']:.2f} | {r['p99_ratio'][name]:.2f}x | {b['errors']} |"
+        )
+    rss = r["rss_mib"]
+    lines += [
+        "",
+        f"Server RSS {rss['before']:.0f} MiB -> {rss['with_streams']:.0f} MiB with the streams "
+        f"({r['mib_per_1000_streams']:.0f} MiB per 1,000 open streams), {rss['after_close']:.0f} "
+        f"MiB after they closed; threads {r['threads']['before']:,} -> "
+        f"{r['threads']['with_streams']:,}. Streams refused or failed: "
+        f"{held.get('ended') or 'none'}; at close: {r['ended'].get('ended') or 'none'}.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.streams", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--live", type=int, default=5000)
+    parser.add_argument("--watch", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
+    parser.add_argument("--rate", type=float, default=RATE_PER_S, help="calls/s of each kind")
+    parser.add_argument("--out", default=str(REPO / "bench" / "out"))
+    args = parser.parse_args(argv)
+    result = run(args)
+    (Path(args.out) / "streams.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
+    text = report(result)
+    (Path(args.out) / "streams.md").write_text(text + "\n", encoding="utf-8")
+    print(text)
+    held = result["held"]
+    complete = held.get("live_open") == args.live and held.get("watch_open") == args.watch
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
