@@ -19,8 +19,11 @@ Semantics (what `server.scoring.Analyzer` documents), in order:
 2. leftmost-longest, non-overlapping selection; a key flagged "bounded" at an end needs no
    ASCII letter or digit next to it there (English words);
 3. the kept items in text order feed the emotion model: negators flip the next term within
-   their reach (no clause break in between), intensifiers and diminishers scale it, contrast
-   words damp what came before and weight what follows;
+   their reach (no clause break and no 就 in between: "再不X就Y"), intensifiers and diminishers
+   scale it, contrast words damp what came before and weight what follows; vocabulary words
+   only win the match; escalation threats are anger no negator flips (the first one is
+   returned); a complaint marker not negated adds disappointment and makes every neutral
+   topic of the utterance a complaint;
 4. valence, arousal, polarity, label and intensity, from the summed evidence, the "!" and "?"
    counted here and the other surface cues the caller measured (``cue``, added to arousal).
 """
@@ -32,8 +35,9 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-# Item codes. Term codes first, then modifiers: ``code >= NEG`` tells a modifier.
-EMOTION, TOPIC, ENTITY, SYMPTOM, NEG, INT, DIM, CONTRAST = range(8)
+# Item codes. Term codes first, then modifiers (``NEG <= code <= CONTRAST``), then signals:
+# a vocabulary word (no meaning, it only wins the match), an escalation threat, a complaint marker.
+EMOTION, TOPIC, ENTITY, SYMPTOM, NEG, INT, DIM, CONTRAST, WORD, ESCALATE, MARK = range(11)
 # Columns of ``items_i`` (int32) and ``items_f`` (float64): one row per item.
 I_CODE, I_SIGN, I_SLOT, I_CATEGORY, I_POLARITY, I_FLIPPED = range(6)
 F_WEIGHT, F_AROUSAL = range(2)
@@ -99,7 +103,8 @@ PARAMS = (
     R_INTENSITY,
     R_VALENCE,
     R_AROUSAL,
-) = range(11)
+    R_ESCALATION,
+) = range(12)
 #: The int records: 4 per match, then 2 per topic, then entity and symptom category ids.
 M_ITEM, M_START, M_END, M_NEGATED = range(4)
 
@@ -335,7 +340,7 @@ def _score(units, table, floats, cue, with_matches, out):
     # ends before any match (so the backward search below always stops).
     rows = 3 * (n + 2)
     if out.shape[0] < rows + 9:
-        return (-(rows + 9), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+        return (-(rows + 9), 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, -1)
     ks = out[: n + 2]
     ke = out[n + 2 : 2 * (n + 2)]
     kk = out[2 * (n + 2) : rows]
@@ -420,7 +425,7 @@ def _score(units, table, floats, cue, with_matches, out):
     # float results, then scratch for topics, entities, symptoms and the emotion buckets.
     need = rows + 9 + 15 * total
     if out.shape[0] < need:
-        return (-need, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0)
+        return (-need, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, -1)
     reals = out.view(np.float64)
     at = rows + 8 * total
     out_i = out[rows:at]
@@ -448,6 +453,8 @@ def _score(units, table, floats, cue, with_matches, out):
     neg_end_u = mod_end_u = 0
     mod_int = False
     cmul = 1.0
+    escalation = -1
+    complained = False
     for i in range(1, m):
         start_u = ks[i]
         end_u = ke[i]
@@ -465,6 +472,55 @@ def _score(units, table, floats, cue, with_matches, out):
             sign = table[row + I_SIGN]
             slot = table[row + I_SLOT]
             weight = floats[frow + F_WEIGHT]
+            if code >= WORD:
+                if code == WORD:  # wins the match, adds nothing ("更改" hides the "更")
+                    continue
+                if code == ESCALATE:
+                    # A threat is anger that a conditional negation never flips: the 不 of
+                    # "再不处理我要投诉" belongs to the condition. Only a negator right before
+                    # it (half the usual reach, no 就) denies it: "我不会投诉到消协".
+                    negated = False
+                    if neg != 0.0:
+                        clause = True
+                        for u in range(neg_end_u, start_u):
+                            if _is_break(units[u]) or units[u] == 0x5C31:
+                                clause = False
+                                break
+                        # the negator stays pending for the key's other items ("cancel my
+                        # account" is also an anger term): threats come first in a key
+                        negated = clause and start - neg_end <= neg_win // 2
+                    eff = weight * cmul
+                    if not negated:
+                        neg_val += eff
+                        buckets[ANGER] += eff
+                        aro += eff * floats[frow + F_AROUSAL]
+                        if escalation < 0:
+                            escalation = it
+                else:  # a complaint marker ("要求核实"), unless negated ("没有投诉")
+                    negated = False
+                    if neg != 0.0:
+                        clause = True
+                        for u in range(neg_end_u, start_u):
+                            if _is_break(units[u]) or units[u] == 0x5C31:
+                                clause = False
+                                break
+                        negated = clause and start - neg_end <= neg_win
+                        neg = 0.0
+                    eff = weight * cmul
+                    if not negated:
+                        complained = True
+                        contribution = eff * topic_valence
+                        neg_val += contribution
+                        buckets[DISAPP] += contribution
+                if with_matches:
+                    r = 4 * n_emit
+                    out_i[r + M_ITEM] = it
+                    out_i[r + M_START] = start
+                    out_i[r + M_END] = end
+                    out_i[r + M_NEGATED] = negated
+                    out_f[n_emit] = eff
+                    n_emit += 1
+                continue
             if code >= NEG:
                 if code == NEG:
                     if neg != 0.0 and start - neg_end <= neg_win:
@@ -504,7 +560,8 @@ def _score(units, table, floats, cue, with_matches, out):
                 if neg != 0.0:
                     clause = True
                     for u in range(neg_end_u, start_u):
-                        if _is_break(units[u]):
+                        # 就 starts the consequence of a condition: in "再不X就Y" the 不 is X's
+                        if _is_break(units[u]) or units[u] == 0x5C31:
                             clause = False
                             break
                     if clause and start - neg_end <= neg_win:
@@ -659,7 +716,9 @@ def _score(units, table, floats, cue, with_matches, out):
     r = 4 * n_emit
     for t in range(n_topics):
         out_i[r] = topic_cat[t]
-        out_i[r + 1] = topic_pol[t]
+        # A complaint marker makes every topic the text only names a complaint ("...套餐...,
+        # 客户要求核实"): the customer complains about what they talk about.
+        out_i[r + 1] = COMPLAINT if complained and topic_pol[t] == NEUTRAL else topic_pol[t]
         out_f[n_emit + t] = topic_w[t]
         r += 2
     for e in range(n_entities):
@@ -683,6 +742,7 @@ def _score(units, table, floats, cue, with_matches, out):
         intensity,
         valence,
         arousal,
+        escalation,
     )
 
 
@@ -745,7 +805,7 @@ class UtteranceKernel:
         Per key: length in code units, length in characters, bounded bits (1: needs a word
         boundary before, 2: after), first and past-last item row.
     items_i : int32[n_items, 6]
-        Per item: code (``EMOTION`` ... ``CONTRAST``), sign (-1, 0, 1), slot (emotion bucket,
+        Per item: code (``EMOTION`` ... ``MARK``), sign (-1, 0, 1), slot (emotion bucket,
         or a modifier's reach in characters), category id, topic polarity and polarity when
         negated (``NEUTRAL``, ``COMPLAINT``, ``PRAISE``).
     items_f : float64[n_items, 2]
@@ -782,8 +842,8 @@ class UtteranceKernel:
                 raise ValueError("each key needs an item range 0 <= lo < hi <= len(items)")
         if items_i.shape[0]:
             codes = items_i[:, I_CODE]
-            if (codes < EMOTION).any() or (codes > CONTRAST).any():
-                raise ValueError("items_i[:, I_CODE] must be EMOTION..CONTRAST")
+            if (codes < EMOTION).any() or (codes > MARK).any():
+                raise ValueError("items_i[:, I_CODE] must be EMOTION..MARK")
             slots = items_i[(codes == EMOTION) | (codes == TOPIC), I_SLOT]
             if (slots < -1).any() or (slots > POSITIVE).any():
                 raise ValueError("an emotion or topic item's slot must be a bucket 0..8 (or -1)")
@@ -803,7 +863,8 @@ class UtteranceKernel:
         those two itself).
 
         Returns ``(scalars, ints, floats)``. ``scalars`` are named by the ``R_*`` constants
-        (label, polarity, kept matches, record counts, intensity, valence, arousal); ``ints``
+        (label, polarity, kept matches, record counts, intensity, valence, arousal, the item
+        of the first escalation threat or -1); ``ints``
         holds a record ``(item, start, end, negated)`` per match in text order (character
         offsets; none unless ``with_matches``), then ``(category, polarity)`` per topic in
         first-seen order, then entity and symptom category ids; ``floats`` a weight per match,

@@ -317,6 +317,7 @@ def build_server(
     interactions = Interactions.from_config(service)
     service.interactions = interactions
     service.live_emotion = interactions.live_emotion
+    service.live_threat = interactions.live_threat
     interactions.start()
     # every open stream holds a thread: streams get pools of their own (server/streams.py)
     pools = StreamPools(

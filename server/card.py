@@ -57,6 +57,7 @@ class Card:
     alerts: list[str] = field(default_factory=list)
     opening_line: str = ""
     active_incidents: list[dict[str, Any]] = field(default_factory=list)
+    escalation_phrase: str = ""  # the live interaction's escalation threat, "" when none
 
 
 _TEXT = {
@@ -67,6 +68,7 @@ _TEXT = {
         "complaint_n": "{when}投诉：{label}（{days} 天内 {count} 次）",
         "low_csat": "上次满意度 {score}/5",
         "angry": "客户当前情绪：{emotion}",
+        "threat": "客户威胁升级投诉：“{phrase}”",
         "tier": "{tier} 客户，请优先处理",
         "incident": "相关故障：{key}（{level} 处理中）",
         "today": "今天",
@@ -88,6 +90,7 @@ _TEXT = {
         "complaint_n": "Complaint {when}: {label} ({count} times in {days} days)",
         "low_csat": "Last CSAT {score}/5",
         "angry": "Customer is {emotion} right now",
+        "threat": 'Customer threatens to escalate: "{phrase}"',
         "tier": "{tier} customer: handle with priority",
         "incident": "Related incident: {key} ({level} open)",
         "today": "today",
@@ -172,6 +175,7 @@ def assemble_card(
     cfg: CardConfig,
     live_emotion: CardEmotion | None = None,
     incidents: Callable[[list[str]], list[dict[str, Any]]] | None = None,
+    escalation_phrase: str = "",
 ) -> Card:
     """Builds the card from a stored profile (None: unknown customer) and the live state;
     `incidents` maps the card's topics to the open triggers that touch them."""
@@ -180,6 +184,7 @@ def assemble_card(
         known=profile is not None,
         locale=locale,
         server_time_us=now_ms * 1000,
+        escalation_phrase=escalation_phrase,
     )
     if profile is None:
         if live_emotion is not None:
@@ -226,6 +231,8 @@ def assemble_card(
         severity = max(severity, 2)
     if card.active_incidents:
         severity = max(severity, 1)
+    if escalation_phrase:  # a regulator, the media or a lawyer: the most severe case
+        severity = 3
     card.priority = cfg.priority.get(card.tier, cfg.priority["STANDARD"])[severity]
 
     alerts = card.alerts
@@ -240,6 +247,8 @@ def assemble_card(
         alerts.append(line[0].upper() + line[1:])
     if card.csat_score and card.csat_score <= 2:
         alerts.append(text["low_csat"].format(score=card.csat_score))
+    if escalation_phrase:
+        alerts.append(text["threat"].format(phrase=escalation_phrase))
     if angry:
         alerts.append(text["angry"].format(emotion=text["emotion." + emotion.label]))
     if _TIER_RANK.get(card.tier, 0) >= 1 and severity >= 1:

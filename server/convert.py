@@ -95,6 +95,8 @@ def card_pb(card: Card) -> voc_pb2.SummaryCard:
     if card.emotion is not None:
         e: CardEmotion = card.emotion
         msg.emotion.CopyFrom(emotion_pb(e.label, e.intensity, e.valence, e.arousal))
+    msg.escalation_threat = bool(card.escalation_phrase)
+    msg.escalation_phrase = card.escalation_phrase
     if not card.known:
         return msg
     msg.tier = _TIER.get(card.tier, 0)

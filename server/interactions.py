@@ -73,6 +73,7 @@ class LiveInteraction:
     customer_spoke: bool = False
     gone: bool = False  # written out (its record committed): a new part starts on next use
     ended: EndedInteraction | None = None  # what End stored, for Ends that waited on it
+    threat: str = ""  # the customer's first escalation threat, for the card
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +260,8 @@ class Interactions:
                 emotion, escalation = live.state.update(analysis, u.speaker, u.ts_ms)
                 if u.speaker == "CUSTOMER":
                     live.customer_spoke = True
+                    if analysis.escalation and not live.threat:
+                        live.threat = analysis.escalation
                 if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
                     live.snippet = mask_pii(u.text)[:200]
                 break
@@ -279,6 +282,11 @@ class Interactions:
         return UtteranceResult(
             u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
         )
+
+    def live_threat(self, interaction_id: str) -> str:
+        """The customer's first escalation threat in a live interaction, "" when none."""
+        live = self._live.get(interaction_id)
+        return live.threat if live is not None else ""
 
     def live_emotion(self, interaction_id: str) -> CardEmotion | None:
         live = self._live.get(interaction_id)

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
         "taxonomy": ("topic", "parent", "label_zh", "label_en", "severity", "owner"),
+        "combos": ("entity", "symptom", "topic", "weight", "notes"),
         "topics": ("term", "topic", "weight", "polarity", "notes"),
         "emotions": ("term", "emotion", "weight", "notes"),
         "modifiers": ("term", "kind", "weight", "notes"),
@@ -28,6 +29,9 @@ HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "symptoms": ("term", "symptom", "weight", "notes"),
         "openings": ("topic", "polarity", "text", "notes"),
         "polarity": ("term", "weight", "notes"),
+        "vocab": ("term", "notes"),
+        "escalation": ("term", "weight", "notes"),
+        "complaints": ("term", "weight", "notes"),
     }
 )
 
@@ -39,6 +43,9 @@ TERM_KINDS: Mapping[str, str] = MappingProxyType(
         "modifiers": "modifier",
         "entities": "entity",
         "symptoms": "symptom",
+        "vocab": "word",
+        "escalation": "escalation",
+        "complaints": "complaint",
     }
 )
 #: Reserved terms of a polarity file: the document classifier's intercept and the coefficient
@@ -64,6 +71,8 @@ EMOTIONS = (
     "negative",
     "positive",
 )
+#: File kinds whose rows have no category column: the category is the term kind itself.
+_KIND_IS_CATEGORY = frozenset(("vocab", "escalation", "complaints"))
 MODIFIER_KINDS = ("negator", "intensifier", "diminisher", "contrast")
 
 
@@ -139,8 +148,9 @@ class TermEntry:
     """One lexicon row; `term` is NFKC+casefolded, `variants` are extra (traditional) forms."""
 
     term: str
-    kind: str  # topic | emotion | modifier | entity | symptom
-    category: str  # topic id, emotion, modifier kind, entity id or symptom id
+    kind: str  # topic | emotion | modifier | entity | symptom | word | escalation | complaint
+    # topic id, emotion, modifier kind, entity id or symptom id; the kind again for the last three
+    category: str
     weight: float
     polarity: str  # topics only: complaint | praise | neutral; "" otherwise
     lang: str
@@ -175,6 +185,11 @@ class Lexicon:
     # lang -> n-gram (or POLARITY_BIAS / POLARITY_VALENCE) -> weight: the document classifier.
     # Fitted on text as written, so no traditional variants are added.
     polarity: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # (entity id or a family prefix of it, symptom id) -> (topic, weight): what an entity and a
+    # symptom found together complain about ("feature.payment" + "cannot_pay" -> payment.failure).
+    combos: Mapping[tuple[str, str], tuple[str, float]] = field(
         default_factory=lambda: MappingProxyType({})
     )
 
@@ -316,8 +331,8 @@ def _list_files(dir_index: int, root: Traversable | Path, errors: _Collector) ->
                     if kind not in HEADERS:
                         errors.add(f"{display}:1", _unknown_kind(sub.name))
                         continue
-                    if kind == "taxonomy":
-                        errors.add(f"{display}:1", "taxonomy files belong in the top folder")
+                    if kind in ("taxonomy", "combos"):
+                        errors.add(f"{display}:1", f"{kind} files belong in the top folder")
                         continue
                     yield _File(
                         dir_index, sub, display, f"{lang}/{sub.name}", kind, lang, sub.read_bytes()
@@ -328,7 +343,7 @@ def _list_files(dir_index: int, root: Traversable | Path, errors: _Collector) ->
             if kind not in HEADERS:
                 errors.add(f"{display}:1", _unknown_kind(entry.name))
                 continue
-            if kind != "taxonomy":
+            if kind not in ("taxonomy", "combos"):
                 errors.add(f"{display}:1", f"{kind} files belong in a language folder (zh/, en/)")
                 continue
             yield _File(dir_index, entry, display, entry.name, kind, "", entry.read_bytes())
@@ -429,7 +444,7 @@ def _parse_terms(
     raw_seen: dict[str, str] = {}
     for row in _rows(f, e):
         term = normalize_term(row.cols[0])
-        category = row.cols[1]
+        category = kind if f.kind in _KIND_IS_CATEGORY else row.cols[1]
         if not term:
             e.add(row.source, "term must not be empty")
             continue
@@ -457,6 +472,10 @@ def _parse_terms(
                 e.add(row.source, f"kind {category!r} must be one of {MODIFIER_KINDS}")
                 continue
             weight = _weight(row, row.cols[2], *_MODIFIER_RANGES[category], e)
+        elif f.kind == "vocab":  # a word with no meaning of its own (lexicons/README.md)
+            weight = 0.0
+        elif f.kind in _KIND_IS_CATEGORY:  # escalation threats, complaint markers
+            weight = _weight(row, row.cols[1], 0.0, 1.0, False, True, e)
         else:
             if not _CATEGORY_RE.fullmatch(category):
                 e.add(row.source, f"id {category!r} must be lowercase a-z, 0-9, _ and dots")
@@ -512,6 +531,25 @@ def _parse_openings(
             continue
         seen[topic, polarity] = row.source
         into[f.lang, topic, polarity] = text
+
+
+def _parse_combos(
+    f: _File,
+    e: _Collector,
+    taxonomy: Mapping[str, TopicInfo],
+    into: dict[tuple[str, str], tuple[str, float]],
+) -> None:
+    for row in _rows(f, e):
+        entity, symptom, topic = row.cols[:3]
+        if not _CATEGORY_RE.fullmatch(entity) or not _CATEGORY_RE.fullmatch(symptom):
+            e.add(row.source, "entity and symptom must be lowercase ids (a-z, 0-9, _ and dots)")
+            continue
+        if topic not in taxonomy:
+            e.add(row.source, f"topic {topic!r} is not in the taxonomy")
+            continue
+        weight = _weight(row, row.cols[3], 0.0, 1.0, False, True, e)
+        if weight == weight:
+            into[entity, symptom] = (topic, weight)
 
 
 def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
@@ -583,10 +621,14 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     merged: dict[tuple[str, str], dict[str, TermEntry]] = {}
     openings: dict[tuple[str, str, str], str] = {}
     polarity: dict[str, dict[str, float]] = {}
+    combos: dict[tuple[str, str], tuple[str, float]] = {}
+    for f in files:  # a later directory's rows override an earlier one's
+        if f.kind == "combos":
+            _parse_combos(f, errors, taxonomy, combos)
     for i in range(len(dirs)):
         per_dir: dict[tuple[str, str], dict[str, TermEntry]] = {}
         for f in files:
-            if f.dir_index != i or f.kind == "taxonomy":
+            if f.dir_index != i or f.kind in ("taxonomy", "combos"):
                 continue
             if f.kind == "openings":
                 _parse_openings(f, errors, taxonomy, openings)
@@ -609,6 +651,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     for (kind, _lang), bucket in merged.items():
         counts[kind] += len(bucket)
     counts["polarity"] = sum(map(len, polarity.values()))
+    counts["combos"] = len(combos)
     digest = hashlib.sha256()
     for f in files:
         digest.update(f"{f.dir_index}\0{f.rel}\0".encode())
@@ -622,6 +665,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
         term_counts=MappingProxyType(counts),
         dirs=tuple(str(d) for d in dirs),
         polarity=MappingProxyType({k: MappingProxyType(v) for k, v in polarity.items()}),
+        combos=MappingProxyType(combos),
     )
 
 

@@ -75,6 +75,8 @@ def score_pb(r: UtteranceResult) -> voc_pb2.UtteranceScore:
         triggers=[convert.trigger_pb(t) for t in r.triggers],
         lexicon_version=r.lexicon_version,
         combos=a.combos,
+        escalation_threat=bool(a.escalation),
+        escalation_phrase=a.escalation,
     )
 
 

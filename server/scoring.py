@@ -35,8 +35,8 @@ class Match(NamedTuple):
     """
 
     term: str
-    kind: str  # topic | emotion | modifier | entity | symptom
-    category: str  # topic id, emotion, modifier kind, entity id or symptom id
+    kind: str  # topic | emotion | modifier | entity | symptom | escalation | complaint
+    category: str  # topic id, emotion, modifier kind, entity id or symptom id; else the kind
     start: int
     end: int
     negated: bool
@@ -86,6 +86,9 @@ class Analysis(NamedTuple):
     polarity: (
         int  # -1, 0, 1: sign of valence outside params.dead_zone (analyze_document: of its model)
     )
+    # The first escalation threat said ("投诉到消协", "i'll report you"), "" when none; no
+    # negator flips it ("再不处理我就投诉到消协").
+    escalation: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +254,41 @@ def other_cues(
     return cue
 
 
+def _combo_topics(
+    table: Mapping[tuple[str, str], tuple[str, float]],
+    pairs: list[tuple[str, str]],
+    found: tuple[TopicScore, ...],
+) -> tuple[TopicScore, ...]:
+    """`found` plus the complaint topic of each entity + symptom pair the table maps.
+
+    An entity id is looked up whole, then by its shorter family prefixes ("feature.app",
+    "feature"). A topic the words already gave keeps its own reading unless that was neutral.
+    """
+    topics = {t.topic: t for t in found}
+    changed = False
+    for entity, symptom in pairs:
+        family = entity
+        while True:
+            hit = table.get((family, symptom))
+            if hit is not None or "." not in family:
+                break
+            family = family.rsplit(".", 1)[0]
+        if hit is None:
+            continue
+        topic, weight = hit
+        have = topics.get(topic)
+        if (
+            have is None
+            or have.polarity == "neutral"
+            or (have.polarity == "complaint" and have.score < weight)
+        ):
+            topics[topic] = TopicScore(topic, "complaint", max(weight, have.score if have else 0.0))
+            changed = True
+    if not changed:
+        return found
+    return tuple(sorted(topics.values(), key=lambda t: (-t.score, t.topic, t.polarity)))
+
+
 def _document_models(
     polarity: Mapping[str, Mapping[str, float]],
 ) -> dict[str, tuple[ku.BagKernel, float, float]]:
@@ -306,6 +344,12 @@ class Analyzer:
                 code, extra = ku.EMOTION, arousal[bucket]
             elif entry.kind == "modifier":
                 code, sign, bucket, extra = _MOD_CODES[entry.category], 0, -1, 0.0
+            elif entry.kind == "word":
+                code, sign, bucket, extra = ku.WORD, 0, -1, 0.0
+            elif entry.kind == "escalation":
+                code, sign, bucket, extra = ku.ESCALATE, -1, ku.ANGER, params.arousal_anger
+            elif entry.kind == "complaint":
+                code, sign, bucket, extra = ku.MARK, -1, ku.DISAPP, 0.0
             else:
                 code = ku.ENTITY if entry.kind == "entity" else ku.SYMPTOM
                 sign, bucket, extra = 0, -1, 0.0
@@ -336,7 +380,15 @@ class Analyzer:
         for surface in sorted(by_key):
             items = by_key[surface]
             if len(items) > 1:
-                items.sort(key=lambda i: items_i[i][0] >= ku.NEG)
+                # threats first (the negator before them stays pending for the key's other
+                # items), modifiers last (a key that is also a term never modifies itself)
+                items.sort(
+                    key=lambda i: (
+                        2
+                        if ku.NEG <= items_i[i][0] <= ku.CONTRAST
+                        else items_i[i][0] != ku.ESCALATE
+                    )
+                )
             units = ku.code_units(surface)
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             keys_units.append(units)
@@ -354,6 +406,7 @@ class Analyzer:
         self._meta = tuple([meta[i] for i in order])  # (surface, kind, category) per item
         self._categories = tuple(categories)  # category id -> name
         self._documents = _document_models(lexicon.polarity)
+        self._combos = lexicon.combos
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
 
@@ -415,6 +468,7 @@ class Analyzer:
             intensity,
             valence,
             arousal,
+            escalation,
         ) = scalars
         if not kept and arousal == self._calm.arousal:  # nothing found, no cue
             return self._empty
@@ -464,5 +518,9 @@ class Analyzer:
             names = self._categories
             entities = [names[c] for c in ints[r : r + n_entities]]
             symptoms = [names[c] for c in ints[r + n_entities : r + n_entities + n_symptoms]]
-            combos = tuple(sorted({f"{e}+{s}" for e in entities for s in symptoms}))
-        return new(Analysis, (matches, topic_scores, emotion, combos, polarity))
+            pairs = sorted({(e, s) for e in entities for s in symptoms})
+            combos = tuple([f"{e}+{s}" for e, s in pairs])
+            if self._combos:
+                topic_scores = _combo_topics(self._combos, pairs, topic_scores)
+        said = self._meta[escalation][0] if escalation >= 0 else ""
+        return new(Analysis, (matches, topic_scores, emotion, combos, polarity, said))

@@ -51,6 +51,7 @@ class VocService:
         self.started = time.monotonic()
         # hooks filled by the live-scoring and trigger modules
         self.live_emotion: Callable[[str], CardEmotion | None] = lambda _iid: None
+        self.live_threat: Callable[[str], str] = lambda _iid: ""
         self.incidents_for: Callable[[list[str]], list[dict]] | None = None
         self.interactions: Any = None  # server.interactions.Interactions, set by the app
         self.triggers: TriggerEngine | None = None  # set by attach_triggers
@@ -61,6 +62,7 @@ class VocService:
         iid = check_id("interaction_id", interaction_id, s.max_id_chars, required=False)
         profile = self.store.get("customers", cid.encode())
         live = self.live_emotion(iid) if iid else None
+        threat = self.live_threat(iid) if iid else ""
         return assemble_card(
             cid,
             profile,
@@ -70,6 +72,7 @@ class VocService:
             cfg=self.cfg.card,
             live_emotion=live,
             incidents=self.incidents_for,
+            escalation_phrase=threat,
         )
 
     def feedback(self, fb: FeedbackIn) -> FeedbackResult:

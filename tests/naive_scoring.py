@@ -23,13 +23,16 @@ from server.scoring import (
     TopicScore,
     Typing,
     Voice,
+    _combo_topics,
     normalise,
     surface_cues,
 )
 
 # Automaton item codes; emotion buckets follow server.lexicon.EMOTIONS order.
-# Term codes first, then modifiers: `code >= _NEG` tells a modifier.
+# Term codes first, then modifiers, then signals (a vocabulary word, an escalation threat, a
+# complaint marker): `_NEG <= code <= _CONTRAST` tells a modifier.
 _EMOTION, _TOPIC, _ENTITY, _SYMPTOM, _NEG, _INT, _DIM, _CONTRAST = range(8)
+_VOCAB_WORD, _ESCALATE, _MARK = range(8, 11)
 _MOD_CODES = {"negator": _NEG, "intensifier": _INT, "diminisher": _DIM, "contrast": _CONTRAST}
 _BUCKETS = EMOTIONS  # one accumulator per emotion category, in this order
 _ANGER, _ANXIETY, _DISAPP, _SAD, _SATIS, _JOY, _GRAT, _NEGATIVE, _POSITIVE = range(9)
@@ -40,6 +43,7 @@ _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012345678
 _WORD_UNITS = frozenset("\0" + c for c in _WORD)  # the same characters as UTF-16-BE units
 # Clause breaks after NFKC (full-width ，！？；： become ASCII); 。 and … have no ASCII form.
 _BREAKS = frozenset(",.!?;:。…\n")
+_NEG_BREAKS = _BREAKS | {"就"}  # 就 starts the consequence of a condition ("再不X就Y")
 _utf16_be = codecs.utf_16_be_encode
 _utf16_be_decode = codecs.utf_16_be_decode
 _tuple_new = tuple.__new__
@@ -81,6 +85,12 @@ class ReferenceAnalyzer:
                 code, extra = _EMOTION, arousal[bucket]
             elif entry.kind == "modifier":
                 code, sign, bucket, extra = _MOD_CODES[entry.category], 0, -1, None
+            elif entry.kind == "word":
+                code, sign, bucket, extra = _VOCAB_WORD, 0, -1, None
+            elif entry.kind == "escalation":
+                code, sign, bucket, extra = _ESCALATE, -1, _ANGER, params.arousal_anger
+            elif entry.kind == "complaint":
+                code, sign, bucket, extra = _MARK, -1, _DISAPP, None
             else:
                 code = _ENTITY if entry.kind == "entity" else _SYMPTOM
                 sign, bucket, extra = 0, -1, None
@@ -106,7 +116,7 @@ class ReferenceAnalyzer:
         for surface in sorted(by_key):
             items = by_key[surface]
             # Modifiers last, so a key that is also a sentiment term never modifies itself.
-            items.sort(key=lambda it: it[0] >= _NEG)
+            items.sort(key=lambda it: 2 if _NEG <= it[0] <= _CONTRAST else it[0] != _ESCALATE)
             key = surface.encode("utf-16-be", "surrogatepass").decode("latin-1")
             bounded = (surface[0] in _WORD) | (surface[-1] in _WORD) << 1
             if len(items) > 1:
@@ -122,6 +132,7 @@ class ReferenceAnalyzer:
         self._automaton = automaton
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
+        self._combos = lexicon.combos
 
     def analyze(
         self,
@@ -229,7 +240,37 @@ class ReferenceAnalyzer:
         topics: dict[str, tuple[float, str]] | None = None
         entities: list[str] | None = None
         symptoms: list[str] | None = None
+        escalation = ""
+        complained = False
         for start, end, (code, sign, weight, slot, extra, surface, kind, category) in kept:
+            if code == _VOCAB_WORD:
+                continue
+            if code == _ESCALATE or code == _MARK:
+                negated = False
+                eff = weight * cmul
+                if code == _ESCALATE:  # only a negator right before it denies it
+                    if neg:
+                        negated = start - neg_end <= neg_win // 2 and _NEG_BREAKS.isdisjoint(
+                            norm[neg_end:start]
+                        )
+                    if not negated:
+                        neg_val += eff
+                        buckets[_ANGER] += eff
+                        aro += eff * extra
+                        escalation = escalation or surface
+                else:
+                    if neg:
+                        negated = start - neg_end <= neg_win and _NEG_BREAKS.isdisjoint(
+                            norm[neg_end:start]
+                        )
+                        neg = 0.0
+                    if not negated:
+                        complained = True
+                        neg_val += eff * p.topic_valence
+                        buckets[_DISAPP] += eff * p.topic_valence
+                if with_matches:
+                    emit(new(Match, (surface, kind, category, start, end, negated, eff)))
+                continue
             if code >= _NEG:
                 if code == _NEG:
                     if neg and start - neg_end <= neg_win:
@@ -258,7 +299,7 @@ class ReferenceAnalyzer:
             if neg or mod:
                 factor = cmul
                 if neg:
-                    if start - neg_end <= neg_win and _BREAKS.isdisjoint(norm[neg_end:start]):
+                    if start - neg_end <= neg_win and _NEG_BREAKS.isdisjoint(norm[neg_end:start]):
                         factor *= neg
                         negated = True
                         if sign < 0:
@@ -381,6 +422,10 @@ class ReferenceAnalyzer:
         else:
             emotion = new(Emotion, ("CALM", 0.0, valence, arousal))
 
+        if topics is not None and complained:
+            topics = {
+                t: (sc, "complaint" if pol == "neutral" else pol) for t, (sc, pol) in topics.items()
+            }
         if topics is None:
             topic_scores: tuple[TopicScore, ...] = ()
         elif len(topics) == 1:
@@ -391,5 +436,8 @@ class ReferenceAnalyzer:
             topic_scores = tuple([new(TopicScore, (t, pol, -sc)) for sc, t, pol in ranked])
         combos: tuple[str, ...] = ()
         if entities is not None and symptoms is not None:
-            combos = tuple(sorted({f"{e}+{s}" for e in entities for s in symptoms}))
-        return new(Analysis, (tuple(matches), topic_scores, emotion, combos, polarity))
+            pairs = sorted({(e, s) for e in entities for s in symptoms})
+            combos = tuple([f"{e}+{s}" for e, s in pairs])
+            if self._combos:
+                topic_scores = _combo_topics(self._combos, pairs, topic_scores)
+        return new(Analysis, (tuple(matches), topic_scores, emotion, combos, polarity, escalation))

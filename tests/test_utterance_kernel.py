@@ -205,7 +205,7 @@ def _tables(**override):
         ({"keys": np.array([[2, 2, 0, 0, 2]], np.int32)}, "item range"),
         ({"keys_units": [""], "keys": np.array([[0, 1, 0, 0, 1]], np.int32)}, "K_UNITS"),
         ({"items_f": np.array([[np.nan, 0.2]])}, "finite"),
-        ({"items_i": np.array([[9, 1, 0, 0, 0, 0]], np.int32)}, "I_CODE"),
+        ({"items_i": np.array([[ku.MARK + 1, 1, 0, 0, 0, 0]], np.int32)}, "I_CODE"),
         ({"items_i": np.array([[ku.EMOTION, 1, 12, 0, 0, 0]], np.int32)}, "bucket"),
         ({"items_i": np.array([[ku.TOPIC, 1, 0, 0, 5, 0]], np.int32)}, "polarities"),
         ({"params": np.zeros(3)}, "PARAMS order"),

@@ -167,7 +167,7 @@ class Emotion(_message.Message):
     def __init__(self, label: _Optional[str] = ..., intensity: _Optional[float] = ..., valence: _Optional[float] = ..., arousal: _Optional[float] = ...) -> None: ...
 
 class SummaryCard(_message.Message):
-    __slots__ = ("customer_id", "known", "tier", "nps", "last_csat", "topics", "emotion", "priority", "alerts", "opening_line", "active_incidents", "server_time_us", "name", "locale")
+    __slots__ = ("customer_id", "known", "tier", "nps", "last_csat", "topics", "emotion", "priority", "alerts", "opening_line", "active_incidents", "server_time_us", "name", "locale", "escalation_threat", "escalation_phrase")
     CUSTOMER_ID_FIELD_NUMBER: _ClassVar[int]
     KNOWN_FIELD_NUMBER: _ClassVar[int]
     TIER_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +182,8 @@ class SummaryCard(_message.Message):
     SERVER_TIME_US_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     LOCALE_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_THREAT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_PHRASE_FIELD_NUMBER: _ClassVar[int]
     customer_id: str
     known: bool
     tier: Tier
@@ -196,7 +198,9 @@ class SummaryCard(_message.Message):
     server_time_us: int
     name: str
     locale: str
-    def __init__(self, customer_id: _Optional[str] = ..., known: _Optional[bool] = ..., tier: _Optional[_Union[Tier, str]] = ..., nps: _Optional[_Union[Nps, _Mapping]] = ..., last_csat: _Optional[_Union[Csat, _Mapping]] = ..., topics: _Optional[_Iterable[_Union[CardTopic, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., alerts: _Optional[_Iterable[str]] = ..., opening_line: _Optional[str] = ..., active_incidents: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., server_time_us: _Optional[int] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ...) -> None: ...
+    escalation_threat: bool
+    escalation_phrase: str
+    def __init__(self, customer_id: _Optional[str] = ..., known: _Optional[bool] = ..., tier: _Optional[_Union[Tier, str]] = ..., nps: _Optional[_Union[Nps, _Mapping]] = ..., last_csat: _Optional[_Union[Csat, _Mapping]] = ..., topics: _Optional[_Iterable[_Union[CardTopic, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., priority: _Optional[_Union[Priority, str]] = ..., alerts: _Optional[_Iterable[str]] = ..., opening_line: _Optional[str] = ..., active_incidents: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., server_time_us: _Optional[int] = ..., name: _Optional[str] = ..., locale: _Optional[str] = ..., escalation_threat: _Optional[bool] = ..., escalation_phrase: _Optional[str] = ...) -> None: ...
 
 class Typing(_message.Message):
     __slots__ = ("chars", "elapsed_ms", "deletions")
@@ -271,7 +275,7 @@ class TopicHit(_message.Message):
     def __init__(self, topic: _Optional[str] = ..., polarity: _Optional[_Union[Polarity, str]] = ..., score: _Optional[float] = ...) -> None: ...
 
 class UtteranceScore(_message.Message):
-    __slots__ = ("interaction_id", "matches", "topics", "emotion", "live", "escalation", "triggers", "lexicon_version", "combos")
+    __slots__ = ("interaction_id", "matches", "topics", "emotion", "live", "escalation", "triggers", "lexicon_version", "combos", "escalation_threat", "escalation_phrase")
     INTERACTION_ID_FIELD_NUMBER: _ClassVar[int]
     MATCHES_FIELD_NUMBER: _ClassVar[int]
     TOPICS_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +285,8 @@ class UtteranceScore(_message.Message):
     TRIGGERS_FIELD_NUMBER: _ClassVar[int]
     LEXICON_VERSION_FIELD_NUMBER: _ClassVar[int]
     COMBOS_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_THREAT_FIELD_NUMBER: _ClassVar[int]
+    ESCALATION_PHRASE_FIELD_NUMBER: _ClassVar[int]
     interaction_id: str
     matches: _containers.RepeatedCompositeFieldContainer[TermMatch]
     topics: _containers.RepeatedCompositeFieldContainer[TopicHit]
@@ -290,7 +296,9 @@ class UtteranceScore(_message.Message):
     triggers: _containers.RepeatedCompositeFieldContainer[Trigger]
     lexicon_version: str
     combos: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, interaction_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[TermMatch, _Mapping]]] = ..., topics: _Optional[_Iterable[_Union[TopicHit, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., live: _Optional[_Union[Emotion, _Mapping]] = ..., escalation: _Optional[bool] = ..., triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., lexicon_version: _Optional[str] = ..., combos: _Optional[_Iterable[str]] = ...) -> None: ...
+    escalation_threat: bool
+    escalation_phrase: str
+    def __init__(self, interaction_id: _Optional[str] = ..., matches: _Optional[_Iterable[_Union[TermMatch, _Mapping]]] = ..., topics: _Optional[_Iterable[_Union[TopicHit, _Mapping]]] = ..., emotion: _Optional[_Union[Emotion, _Mapping]] = ..., live: _Optional[_Union[Emotion, _Mapping]] = ..., escalation: _Optional[bool] = ..., triggers: _Optional[_Iterable[_Union[Trigger, _Mapping]]] = ..., lexicon_version: _Optional[str] = ..., combos: _Optional[_Iterable[str]] = ..., escalation_threat: _Optional[bool] = ..., escalation_phrase: _Optional[str] = ...) -> None: ...
 
 class EndInteractionRequest(_message.Message):
     __slots__ = ("interaction_id", "customer_id", "agent_id")
