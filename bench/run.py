@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     micro_code = None
     if not args.skip_micro:
         micro_argv = ["-m", "pytest", "bench/", "--benchmark-only", "-q", "-p", "no:cacheprovider"]
+        micro_argv += ["-n", "0"]  # timings in one process (pytest-benchmark is off under xdist)
         micro_argv += [f"--benchmark-json={out / 'micro.json'}"]
         micro_code, seconds = run_step(micro_argv, MICRO_TIMEOUT_S, out / "micro.log")
         steps.append(f"micro-benchmarks: exit {micro_code} in {seconds:.0f} s (log: micro.log)")
