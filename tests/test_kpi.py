@@ -9,6 +9,7 @@ import pytest
 
 from clients import cli
 from clients.client import VocClient
+from server.config import ConfigError
 from server.kpi import kpis
 from server.sla import SlaParams
 
@@ -96,3 +97,21 @@ def test_kpis_over_grpc_and_the_cli(server, client: VocClient, capsys) -> None:
     assert any(r["group"] == fired.owner for r in printed["rows"])
     assert cli.main(["--target", target, "kpi", "--by", "topic"]) == 0
     assert "on-time resp" in capsys.readouterr().out
+
+
+def test_owner_deadlines_override_the_defaults() -> None:
+    sla = SlaParams.from_section(
+        {"respond_p1_s": 172_800, "owners": {"cx-supervisor": {"respond_p1_s": 8 * 3600}}}
+    )
+    t0 = NOW - 100 * H
+    answered_in_10h = [
+        trigger("cx-supervisor", t0, acked=t0 + 10 * H),
+        trigger("product-eng", t0, acked=t0 + 10 * H),
+    ]
+    rows = {r["group"]: r for r in kpis(answered_in_10h, sla, NOW)}
+    assert rows["cx-supervisor"]["responded_on_time"] == 0  # 8 h for the supervisor
+    assert rows["product-eng"]["responded_on_time"] == 1  # the 48 h default
+    with pytest.raises(ConfigError, match=r"\[sla.owners.x\]"):
+        SlaParams.from_section({"owners": {"x": {"respond_p1_s": 0}}})
+    with pytest.raises(ConfigError, match="deadline keys"):
+        SlaParams.from_section({"owners": {"x": {"colour": 1}}})
