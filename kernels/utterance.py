@@ -322,6 +322,16 @@ def _is_break(unit):
 
 
 @njit(cache=True, nogil=True)
+def _negator_reaches(units, lo, hi):
+    """True when no clause break, and no 就, stands in units[lo:hi] between a negator and a term:
+    就 starts the consequence of a condition, so in "再不X就Y" the 不 is X's, never Y's."""
+    for u in range(lo, hi):
+        if _is_break(units[u]) or units[u] == 0x5C31:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
 def _score(units, table, floats, cue, with_matches, out):
     """Score one utterance into ``out``; tables as `pack` lays them out.
 
@@ -481,11 +491,7 @@ def _score(units, table, floats, cue, with_matches, out):
                     # it (half the usual reach, no 就) denies it: "我不会投诉到消协".
                     negated = False
                     if neg != 0.0:
-                        clause = True
-                        for u in range(neg_end_u, start_u):
-                            if _is_break(units[u]) or units[u] == 0x5C31:
-                                clause = False
-                                break
+                        clause = _negator_reaches(units, neg_end_u, start_u)
                         # the negator stays pending for the key's other items ("cancel my
                         # account" is also an anger term): threats come first in a key
                         negated = clause and start - neg_end <= neg_win // 2
@@ -499,11 +505,7 @@ def _score(units, table, floats, cue, with_matches, out):
                 else:  # a complaint marker ("要求核实"), unless negated ("没有投诉")
                     negated = False
                     if neg != 0.0:
-                        clause = True
-                        for u in range(neg_end_u, start_u):
-                            if _is_break(units[u]) or units[u] == 0x5C31:
-                                clause = False
-                                break
+                        clause = _negator_reaches(units, neg_end_u, start_u)
                         negated = clause and start - neg_end <= neg_win
                         neg = 0.0
                     eff = weight * cmul
@@ -558,12 +560,7 @@ def _score(units, table, floats, cue, with_matches, out):
             if neg != 0.0 or mod != 0.0:
                 factor = cmul
                 if neg != 0.0:
-                    clause = True
-                    for u in range(neg_end_u, start_u):
-                        # 就 starts the consequence of a condition: in "再不X就Y" the 不 is X's
-                        if _is_break(units[u]) or units[u] == 0x5C31:
-                            clause = False
-                            break
+                    clause = _negator_reaches(units, neg_end_u, start_u)
                     if clause and start - neg_end <= neg_win:
                         factor *= neg
                         negated = True

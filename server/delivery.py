@@ -161,34 +161,48 @@ def message_text(
     an escalation (no response by the deadline) says so first."""
     text = _message(trigger, snippets, route, board)
     if escalation:
-        overdue = "【超时未响应，已升级】" if route.locale == "zh" else "[OVERDUE, escalated] "
-        text = overdue + text
+        text = _TEXTS[route.locale]["overdue"] + text
     return text
 
 
+# the owner's message, one set of phrases per route locale
+_TEXTS = {
+    "zh": {
+        "AGENT_REPORTS": "{count} 名坐席在 {minutes} 分钟内上报“{key}”",
+        "WEAK_SIGNAL": "“{key}”异常增长：{count} 次（{minutes} 分钟窗口）",
+        "head": "【{level}】{what}",
+        "owner": "负责人：{}",
+        "example": "示例：{}",
+        "id": "触发 ID：{}",
+        "board": "看板：{}",
+        "overdue": "【超时未响应，已升级】",
+    },
+    "en": {
+        "AGENT_REPORTS": "{count} agents reported “{key}” within {minutes} min",
+        "WEAK_SIGNAL": "“{key}” is growing: {count} in a {minutes} min window",
+        "head": "[{level}] {what}",
+        "owner": "Owner: {}",
+        "example": "Example: {}",
+        "id": "Trigger id: {}",
+        "board": "Board: {}",
+        "overdue": "[OVERDUE, escalated] ",
+    },
+}
+
+
 def _message(trigger: Mapping[str, Any], snippets: Sequence[str], route: Route, board: str) -> str:
-    key, count, window_s = mask_pii(trigger["key"]), trigger["count"], trigger["window_s"]
-    minutes = max(1, round(window_s / 60))
-    if route.locale == "zh":
-        if trigger["kind"] == "AGENT_REPORTS":
-            what = f"{count} 名坐席在 {minutes} 分钟内上报“{key}”"
-        else:
-            what = f"“{key}”异常增长：{count} 次（{minutes} 分钟窗口）"
-        lines = [f"【{trigger['level']}】{what}", f"负责人：{trigger['owner']}"]
-        lines += [f"示例：{s}" for s in snippets]
-        lines.append(f"触发 ID：{trigger['id']}")
-        if board:
-            lines.append(f"看板：{board}")
-    else:
-        if trigger["kind"] == "AGENT_REPORTS":
-            what = f"{count} agents reported “{key}” within {minutes} min"
-        else:
-            what = f"“{key}” is growing: {count} in a {minutes} min window"
-        lines = [f"[{trigger['level']}] {what}", f"Owner: {trigger['owner']}"]
-        lines += [f"Example: {s}" for s in snippets]
-        lines.append(f"Trigger id: {trigger['id']}")
-        if board:
-            lines.append(f"Board: {board}")
+    texts = _TEXTS[route.locale]
+    what = texts["AGENT_REPORTS" if trigger["kind"] == "AGENT_REPORTS" else "WEAK_SIGNAL"].format(
+        count=trigger["count"],
+        minutes=max(1, round(trigger["window_s"] / 60)),
+        key=mask_pii(trigger["key"]),
+    )
+    lines = [texts["head"].format(level=trigger["level"], what=what)]
+    lines.append(texts["owner"].format(trigger["owner"]))
+    lines += [texts["example"].format(s) for s in snippets]
+    lines.append(texts["id"].format(trigger["id"]))
+    if board:
+        lines.append(texts["board"].format(board))
     return "\n".join(lines)
 
 

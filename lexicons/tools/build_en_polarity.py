@@ -48,20 +48,22 @@ def prepare(part: str, an) -> list[brp.Doc]:
     return docs
 
 
+GOEMOTIONS_SOURCE = (
+    "# Source: GoEmotions (Demszky et al., 2020, Google Research, Apache 2.0), the fit part of",
+    "# bench.datasets en_emotion (85% of its train file).",
+)
+
+
 def write(table: brp.Table, out: Path, n_docs: int) -> int:
-    lines = [
-        brp.HEADER,
-        "# Source: GoEmotions (Demszky et al., 2020, Google Research, Apache 2.0), the fit part of",
-        "# bench.datasets en_emotion (85% of its train file). Logistic regression over character",
-        f"# n-grams + engine valence: {SETTINGS.label()}, {n_docs} comments.",
-        "# Do not edit by hand, regenerate with python -m lexicons.tools.build_en_polarity",
-        f"{brp.BIAS}\t{table.bias:.6g}\tintercept",
-        f"{brp.VALENCE}\t{table.c:.6g}\tcoefficient on the lexicon engine's emotion valence",
-    ]
-    terms = sorted(table.weights.items(), key=lambda gw: (-abs(gw[1]), gw[0]))
-    lines.extend(f"{g}\t{w:.6g}\t" for g, w in terms)
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(terms)
+    return brp.write_table(
+        table,
+        out,
+        SETTINGS,
+        n_docs,
+        source=GOEMOTIONS_SOURCE,
+        docs="comments",
+        tool="lexicons.tools.build_en_polarity",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

