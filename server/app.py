@@ -272,7 +272,9 @@ def build_server(
     before a fork is shared by the children instead of each loading the lexicons again.
     """
     t0 = time.monotonic()
-    auth, creds = _security(cfg, (internal_token(secret),) if role == "owner" else ())
+    extra_tokens = (internal_token(secret),) if role == "owner" else ()
+    auth, creds = _security(cfg, extra_tokens)
+    checkers = [a for a in auth if isinstance(a, AuthInterceptor)]
     hs = health.HealthServicer(experimental_non_blocking=True)
     try:
         store = Store(
@@ -379,7 +381,9 @@ def build_server(
         # in use costs that page, never the gRPC service
         if board.listen and role != "worker":
             try:
-                ops_board = Board(board, sla, service, load_tokens(cfg.auth))
+                ops_board = Board(
+                    board, sla, service, lambda: checkers[0].tokens if checkers else ()
+                )
             except OSError as exc:
                 log.error("no ops board: %s (set [board] listen or VOC_BOARD_LISTEN)", exc)
         if gateway.listen and role != "worker":
@@ -395,8 +399,7 @@ def build_server(
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
-    running.auth = [a for a in auth if isinstance(a, AuthInterceptor)]
-    running.extra_tokens = (internal_token(secret),) if role == "owner" else ()
+    running.auth, running.extra_tokens = checkers, extra_tokens
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:

@@ -145,6 +145,11 @@ class AuthInterceptor:
             t.name: threading.BoundedSemaphore(t.max_streams) for t in tokens if t.max_streams
         }
 
+    @property
+    def tokens(self) -> tuple[Token, ...]:
+        """The tokens in force now (SIGHUP may replace them)."""
+        return self._tokens
+
     def replace(self, tokens: Sequence[Token]) -> None:
         """Takes a new set of tokens (a SIGHUP re-read the config): calls in flight keep their
         gates; a token whose limit is unchanged keeps its gate and its count of calls."""

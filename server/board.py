@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -226,13 +226,19 @@ class Board:
     """The board's HTTP server on a thread of its own; `stop()` ends it."""
 
     def __init__(
-        self, params: BoardParams, sla: SlaParams, service: Any, tokens: Sequence[Token]
+        self,
+        params: BoardParams,
+        sla: SlaParams,
+        service: Any,
+        tokens: Callable[[], Sequence[Token]],
     ) -> None:
+        """`tokens` returns the server's current tokens (a SIGHUP may have replaced them); none
+        at start means auth is off, on the board as on the gRPC port."""
         self.params = params
         self.service = service
         self.state = BoardState(service, params, sla)
-        self._tokens = tuple(t for t in tokens if BOARD_ROLES & set(t.roles))
-        self._auth = bool(tokens)
+        self._all_tokens = tokens
+        self._auth = bool(tokens())
         self._changed = threading.Event()
         self.app = Starlette(
             routes=[
@@ -256,6 +262,9 @@ class Board:
 
     # -- auth --------------------------------------------------------------------------------
 
+    def _tokens(self) -> tuple[Token, ...]:
+        return tuple(t for t in self._all_tokens() if BOARD_ROLES & set(t.roles))
+
     def _allowed(self, request: Request) -> bool:
         if not self._auth:
             return True
@@ -264,7 +273,7 @@ class Board:
             return False
         digest = _hash(secret)
         found = False
-        for token in self._tokens:  # every hash compared: timing tells nothing
+        for token in self._tokens():  # every hash compared: timing tells nothing
             found |= hmac.compare_digest(token.digest, digest)
         return found
 
@@ -274,7 +283,7 @@ class Board:
             form = urllib.parse.parse_qs((await request.body()).decode("utf-8", "replace"))
             secret = (form.get("token") or [""])[0].strip()
             digest = _hash(secret) if secret else b""
-            if secret and any(hmac.compare_digest(t.digest, digest) for t in self._tokens):
+            if secret and any(hmac.compare_digest(t.digest, digest) for t in self._tokens()):
                 response = RedirectResponse("/", status_code=303)
                 response.set_cookie(
                     COOKIE, secret, httponly=True, samesite="strict", max_age=12 * 3600

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 
 from clients.client import VocClient
@@ -16,7 +17,7 @@ OLD = "test-reload-old-secret-0123456789"
 NEW = "test-reload-new-secret-0123456789"
 
 
-def write_config(path: Path, store: Path, *secrets: str) -> None:
+def write_config(path: Path, store: Path, *secrets: str, board: str = "") -> None:
     lines = [
         "[server]",
         'listen = "127.0.0.1:0"',
@@ -26,7 +27,7 @@ def write_config(path: Path, store: Path, *secrets: str) -> None:
         "[metrics]",
         'listen = ""',
         "[board]",
-        'listen = ""',
+        f'listen = "{board}"',
     ]
     for i, secret in enumerate(secrets):
         lines += [
@@ -77,5 +78,22 @@ def test_auth_cannot_be_turned_off_by_a_reload(tmp_path: Path) -> None:
             with pytest.raises(grpc.RpcError) as refused:
                 anonymous.list_triggers()
             assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        running.stop(grace=0.2)
+
+
+def test_the_board_takes_the_reloaded_tokens_too(tmp_path: Path) -> None:
+    config = tmp_path / "voc.toml"
+    write_config(config, tmp_path / "store", OLD, board="127.0.0.1:0")
+    running = build_server(load_config(config, env={}))
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    try:
+        assert running.board is not None
+        base = f"http://127.0.0.1:{running.board.port}"
+        write_config(config, tmp_path / "store", NEW, board="127.0.0.1:0")
+        running.reload()
+        with httpx.Client(base_url=base, timeout=10) as http:
+            assert http.post("/login", content=f"token={OLD}", headers=form).status_code == 401
+            assert http.post("/login", content=f"token={NEW}", headers=form).status_code == 303
     finally:
         running.stop(grace=0.2)
