@@ -36,6 +36,7 @@ from clients.pb import voc_pb2, voc_pb2_grpc
 RATE_PER_S = 40  # each of the three calls, open loop
 CALL_TIMEOUT_S = 5.0
 HOLD_TIMEOUT_S = 600
+SETTLE_TIMEOUT_S = 180.0
 
 
 def rss_mib(pid: int) -> float:
@@ -73,6 +74,18 @@ def calls(channel: grpc.Channel) -> dict[str, Callable[[int], Any]]:
     }
 
 
+def settle(call: Callable[[int], Any], timeout_s: float = SETTLE_TIMEOUT_S) -> float:
+    """Seconds until `call` answers (the server may still be ending thousands of streams)."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            call(0)
+            return time.monotonic() - t0
+        except grpc.RpcError:
+            if time.monotonic() - t0 > timeout_s:
+                raise
+
+
 def phase(target: str, seconds: float, rate: float) -> dict[str, dict[str, float]]:
     """Each call at `rate` per second for `seconds`, from its own thread and channel; latency in
     microseconds measured from the intended send time (no coordinated omission)."""
@@ -83,7 +96,7 @@ def phase(target: str, seconds: float, rate: float) -> dict[str, dict[str, float
         errors = 0
         with grpc.insecure_channel(target) as channel:
             call = calls(channel)[name]
-            call(0)  # connect before the clock starts
+            settle(call)  # connected and answering before the clock starts
             start = time.perf_counter()
             n = int(seconds * rate)
             for i in range(n):
@@ -169,7 +182,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 during = phase(server.target, args.seconds, args.rate)
             finally:
                 ended = holder.close()
-            time.sleep(1.0)
+            with grpc.insecure_channel(server.target) as channel:
+                settle_s = settle(calls(channel)["Health/Check"])
             after = phase(server.target, args.seconds, args.rate)
             rss2 = rss_mib(pid)
         finally:
@@ -182,6 +196,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "held": held,
         "ended": ended,
         "open_s": open_s,
+        "settle_s": settle_s,
         "rss_mib": {"before": rss0, "with_streams": rss1, "after_close": rss2},
         "mib_per_1000_streams": (rss1 - rss0) * per_k,
         "threads": {"before": threads0, "with_streams": threads1},
@@ -216,7 +231,8 @@ def report(r: dict[str, Any]) -> str:
         f"({r['mib_per_1000_streams']:.0f} MiB per 1,000 open streams), {rss['after_close']:.0f} "
         f"MiB after they closed; threads {r['threads']['before']:,} -> "
         f"{r['threads']['with_streams']:,}. Streams refused or failed: "
-        f"{held.get('ended') or 'none'}; at close: {r['ended'].get('ended') or 'none'}.",
+        f"{held.get('ended') or 'none'}; at close: {r['ended'].get('ended') or 'none'}. After "
+        f"the holder closed them, health answered again in {r['settle_s']:.1f} s.",
     ]
     return "\n".join(lines)
 
