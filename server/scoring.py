@@ -11,10 +11,32 @@ from typing import NamedTuple
 
 import numpy as np
 
+from kernels import layout as kl
 from kernels import utterance as ku
-from server.lexicon import EMOTIONS, POLARITY_BIAS, POLARITY_VALENCE, Lexicon
+from kernels.layout import (
+    M_END,
+    M_ITEM,
+    M_NEGATED,
+    M_START,
+    MATCH,
+    R_AROUSAL,
+    R_ENTITIES,
+    R_ESCALATION,
+    R_INTENSITY,
+    R_KEPT,
+    R_LABEL,
+    R_MATCHES,
+    R_POLARITY,
+    R_SYMPTOMS,
+    R_TOPICS,
+    R_VALENCE,
+    T_CATEGORY,
+    T_POLARITY,
+    TOPIC_INTS,
+)
+from server.lexicon import POLARITY_BIAS, POLARITY_VALENCE, Lexicon
 
-LABELS = ("CALM", "ANGRY", "ANXIOUS", "DISAPPOINTED", "SAD", "SATISFIED", "HAPPY", "GRATEFUL")
+LABELS = kl.LABELS
 
 # The per-call results (Match, TopicScore, Emotion, Analysis) are NamedTuples, not frozen slots
 # dataclasses: equally immutable with the same attribute access, but built with tuple.__new__ in
@@ -156,17 +178,18 @@ class EmotionParams:
     intensity_arousal: float = 0.4
 
 
-# Item codes of the kernel; emotion buckets follow server.lexicon.EMOTIONS order.
+# The kernel's codes for the lexicon's names (kernels.layout).
 _MOD_CODES = {
-    "negator": ku.NEG,
-    "intensifier": ku.INT,
-    "diminisher": ku.DIM,
-    "contrast": ku.CONTRAST,
+    "negator": kl.NEG,
+    "intensifier": kl.INT,
+    "diminisher": kl.DIM,
+    "contrast": kl.CONTRAST,
 }
-_NEGATIVE_BUCKETS = frozenset((ku.ANGER, ku.ANXIETY, ku.DISAPP, ku.SAD, ku.NEGATIVE))
+_BUCKET = {name: code for code, name in enumerate(kl.BUCKETS)}
+_NEGATIVE_BUCKETS = frozenset((kl.ANGER, kl.ANXIETY, kl.DISAPP, kl.SAD, kl.NEGATIVE))
 _POLARITY_SIGN = {"complaint": -1, "praise": 1, "neutral": 0}
-_POLARITY_CODE = {"neutral": ku.NEUTRAL, "complaint": ku.COMPLAINT, "praise": ku.PRAISE}
-_POLARITY_NAME = ("neutral", "complaint", "praise")  # by code
+_POLARITY_CODE = {name: code for code, name in enumerate(kl.POLARITIES)}
+_POLARITY_NAME = kl.POLARITIES  # by code
 _FLIPPED_POLARITY = {"complaint": "neutral", "praise": "complaint", "neutral": "neutral"}
 _WORD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _CJK_RE = re.compile("[\u2e80-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")  # Han and kana
@@ -322,7 +345,7 @@ class Analyzer:
     def __init__(self, lexicon: Lexicon, params: EmotionParams | None = None) -> None:
         self.lexicon = lexicon
         self.params = params = params or EmotionParams()
-        arousal = [getattr(params, f"arousal_{name}") for name in EMOTIONS]
+        arousal = [getattr(params, f"arousal_{name}") for name in kl.BUCKETS]
         # Items in the order the lexicon gives them; `by_key` lists each surface's items.
         by_key: dict[str, list[int]] = {}
         items_i: list[tuple[int, ...]] = []
@@ -331,30 +354,30 @@ class Analyzer:
         seen: set[tuple[str, int, str]] = set()
         categories: dict[str, int] = {}
         for entry in lexicon.terms:
-            polarity = flipped = ku.NEUTRAL
+            polarity = flipped = kl.NEUTRAL
             if entry.kind == "topic":
                 sign = _POLARITY_SIGN[entry.polarity]
-                bucket = ku.DISAPP if sign < 0 else (ku.SATIS if sign > 0 else -1)
-                code, extra = ku.TOPIC, 0.0
+                bucket = kl.DISAPP if sign < 0 else (kl.SATIS if sign > 0 else -1)
+                code, extra = kl.TOPIC, 0.0
                 polarity = _POLARITY_CODE[entry.polarity]
                 flipped = _POLARITY_CODE[_FLIPPED_POLARITY[entry.polarity]]
             elif entry.kind == "emotion":
-                bucket = EMOTIONS.index(entry.category)
+                bucket = _BUCKET[entry.category]
                 sign = -1 if bucket in _NEGATIVE_BUCKETS else 1
-                code, extra = ku.EMOTION, arousal[bucket]
+                code, extra = kl.EMOTION, arousal[bucket]
             elif entry.kind == "modifier":
                 code, sign, bucket, extra = _MOD_CODES[entry.category], 0, -1, 0.0
             elif entry.kind == "word":
-                code, sign, bucket, extra = ku.WORD, 0, -1, 0.0
+                code, sign, bucket, extra = kl.WORD, 0, -1, 0.0
             elif entry.kind == "escalation":
-                code, sign, bucket, extra = ku.ESCALATE, -1, ku.ANGER, params.arousal_anger
+                code, sign, bucket, extra = kl.ESCALATE, -1, kl.ANGER, params.arousal_anger
             elif entry.kind == "complaint":
-                code, sign, bucket, extra = ku.MARK, -1, ku.DISAPP, 0.0
+                code, sign, bucket, extra = kl.MARK, -1, kl.DISAPP, 0.0
             else:
-                code = ku.ENTITY if entry.kind == "entity" else ku.SYMPTOM
+                code = kl.ENTITY if entry.kind == "entity" else kl.SYMPTOM
                 sign, bucket, extra = 0, -1, 0.0
             weight = entry.weight
-            if code == ku.NEG:
+            if code == kl.NEG:
                 weight *= params.negation_factor
             category = categories.setdefault(entry.category, len(categories))
             for surface in (entry.term, *entry.variants):
@@ -362,10 +385,10 @@ class Analyzer:
                     continue
                 seen.add((surface, code, entry.category))
                 slot = bucket
-                if code == ku.NEG or code == ku.INT or code == ku.DIM:
+                if code == kl.NEG or code == kl.INT or code == kl.DIM:
                     # English needs room for the words in between ("not at all happy").
                     english = surface[0] in _WORD
-                    if code == ku.NEG:
+                    if code == kl.NEG:
                         slot = params.negation_window_en if english else params.negation_window
                     else:
                         slot = params.modifier_window_en if english else params.modifier_window
@@ -385,8 +408,8 @@ class Analyzer:
                 items.sort(
                     key=lambda i: (
                         2
-                        if ku.NEG <= items_i[i][0] <= ku.CONTRAST
-                        else items_i[i][0] != ku.ESCALATE
+                        if kl.NEG <= items_i[i][0] <= kl.CONTRAST
+                        else items_i[i][0] != kl.ESCALATE
                     )
                 )
             units = ku.code_units(surface)
@@ -394,12 +417,12 @@ class Analyzer:
             keys_units.append(units)
             keys.append((len(units), len(surface), bounded, len(order), len(order) + len(items)))
             order += items
-        params_row = [float(getattr(params, name)) for name in ku.PARAMS]
+        params_row = [float(getattr(params, name)) for name in kl.PARAMS]
         self._kernel = ku.UtteranceKernel(
             keys_units,
-            np.array(keys, dtype=np.int32).reshape(-1, 5),
-            np.array(items_i, dtype=np.int32).reshape(-1, 6)[order],
-            np.array(items_f, dtype=np.float64).reshape(-1, 2)[order],
+            np.array(keys, dtype=np.int32).reshape(-1, kl.KEY),
+            np.array(items_i, dtype=np.int32).reshape(-1, kl.ITEM)[order],
+            np.array(items_f, dtype=np.float64).reshape(-1, kl.FITEM)[order],
             np.array(params_row),
         )
         self._score = self._kernel.score
@@ -456,71 +479,71 @@ class Analyzer:
             cue = other_cues(self.params, cased, norm, typing, voice)
         units = _frombuffer(_utf16(norm, "surrogatepass")[0], _uint16)
         scalars, ints, floats = self._score(units, cue, with_matches)
-        (
-            _,
-            label,
-            polarity,
-            kept,
-            n_matches,
-            n_topics,
-            n_entities,
-            n_symptoms,
-            intensity,
-            valence,
-            arousal,
-            escalation,
-        ) = scalars
-        if not kept and arousal == self._calm.arousal:  # nothing found, no cue
+        arousal = scalars[R_AROUSAL]
+        if not scalars[R_KEPT] and arousal == self._calm.arousal:  # nothing found, no cue
             return self._empty
         new = _tuple_new
-        # ints: 4 a match (item, start, end, negated), 2 a topic, then entity and symptom ids;
-        # floats: a weight a match, then a score a topic (kernels.utterance.UtteranceKernel).
+        # The records, as kernels.layout lays them out: ints per match, per topic, then the
+        # entity and symptom ids; floats: a weight per match, then a score per topic.
+        n_matches = scalars[R_MATCHES]
         if n_matches:
             meta = self._meta
             matches = tuple(
                 [
                     new(
                         Match,
-                        meta[ints[r]]
-                        + (ints[r + 1], ints[r + 2], _NEGATED[ints[r + 3]], floats[r >> 2]),
+                        meta[ints[r + M_ITEM]]
+                        + (
+                            ints[r + M_START],
+                            ints[r + M_END],
+                            _NEGATED[ints[r + M_NEGATED]],
+                            floats[r // MATCH],
+                        ),
                     )
-                    for r in range(0, 4 * n_matches, 4)
+                    for r in range(0, MATCH * n_matches, MATCH)
                 ]
             )
         else:
             matches = ()
+        polarity = scalars[R_POLARITY]
+        valence = scalars[R_VALENCE]
         if polarity:
-            emotion = new(Emotion, (LABELS[label], intensity, valence, arousal))
+            label = LABELS[scalars[R_LABEL]]
+            emotion = new(Emotion, (label, scalars[R_INTENSITY], valence, arousal))
         else:
             emotion = new(Emotion, ("CALM", 0.0, valence, arousal))
-        r = 4 * n_matches
+        r = MATCH * n_matches
+        n_topics = scalars[R_TOPICS]
+        names = self._categories
         if not n_topics:
             topic_scores: tuple[TopicScore, ...] = ()
         elif n_topics == 1:
-            said = _POLARITY_NAME[ints[r + 1]]
-            topic_scores = (new(TopicScore, (self._categories[ints[r]], said, floats[n_matches])),)
-            r += 2
+            said = _POLARITY_NAME[ints[r + T_POLARITY]]
+            topic_scores = (
+                new(TopicScore, (names[ints[r + T_CATEGORY]], said, floats[n_matches])),
+            )
         else:
-            names = self._categories
             found = [
                 (
                     -floats[n_matches + t],
-                    names[ints[r + 2 * t]],
-                    _POLARITY_NAME[ints[r + 2 * t + 1]],
+                    names[ints[r + TOPIC_INTS * t + T_CATEGORY]],
+                    _POLARITY_NAME[ints[r + TOPIC_INTS * t + T_POLARITY]],
                 )
                 for t in range(n_topics)
             ]
             found.sort()
             topic_scores = tuple([new(TopicScore, (t, pol, -sc)) for sc, t, pol in found])
-            r += 2 * n_topics
+        r += TOPIC_INTS * n_topics
         combos: tuple[str, ...] = ()
+        n_entities = scalars[R_ENTITIES]
+        n_symptoms = scalars[R_SYMPTOMS]
         if n_entities and n_symptoms:
-            names = self._categories
             entities = [names[c] for c in ints[r : r + n_entities]]
             symptoms = [names[c] for c in ints[r + n_entities : r + n_entities + n_symptoms]]
             pairs = sorted({(e, s) for e in entities for s in symptoms})
             combos = tuple([f"{e}+{s}" for e, s in pairs])
             if self._combos:
                 topic_scores = _combo_topics(self._combos, pairs, topic_scores)
+        escalation = scalars[R_ESCALATION]
         said = self._meta[escalation][0] if escalation >= 0 else ""
         return new(Analysis, (matches, topic_scores, emotion, combos, polarity, said))
