@@ -4,7 +4,8 @@ Negators flip the next term within their reach (no clause break and no 就 in be
 "再不X就Y"), intensifiers and diminishers scale it, contrast words damp what came before and
 weight what follows; vocabulary words only win the match; escalation threats are anger no
 conditional negator flips (the first one is returned); a complaint marker not negated adds
-disappointment and makes every neutral topic of the utterance a complaint. Valence, arousal,
+disappointment; either makes every neutral topic of the utterance a complaint; entities and
+symptoms are recorded with their sentence, so only those of one sentence combine. Valence, arousal,
 polarity, label and intensity then come from the summed evidence, the "!" and "?" counted by
 the scan and the other surface cues the caller measured.
 """
@@ -16,7 +17,10 @@ from kernels.layout import (
     ANGRY,
     ANXIETY,
     ANXIOUS,
+    C_CATEGORY,
+    C_CLAUSE,
     CALM,
+    CLAUSED,
     COMPLAINT,
     CONTRAST,
     DISAPP,
@@ -98,6 +102,19 @@ def is_break(unit):
 
 
 @njit(cache=True, nogil=True)
+def ends_sentence(units, j):
+    """True when units[j] ends a sentence (after NFKC): 。 ! ? ; a newline, or a "." before a
+    space, a newline or the end. Commas and colons do not: "APP一打开就闪退，根本没法用" is
+    one complaint about one thing."""
+    unit = units[j]
+    if unit == 0x3002 or unit == 33 or unit == 63 or unit == 59 or unit == 10:
+        return True
+    if unit != 46:
+        return False
+    return j + 1 == units.shape[0] or units[j + 1] == 32 or units[j + 1] == 10
+
+
+@njit(cache=True, nogil=True)
 def _modifier_reaches(units, lo, hi):
     """True when no clause break stands in units[lo:hi] between a modifier and a term."""
     for u in range(lo, hi):
@@ -140,14 +157,15 @@ def read_items(
     """Run the model over the items of kept matches 1..m-1 (`kernels.selection.select`).
 
     Writes a match record per item into ``out_i``/``out_f`` when ``with_matches``, the topics
-    (category, polarity, weight) and the entity and symptom category ids into their arrays,
+    (category, polarity, weight) and the entities and symptoms (category id, sentence index:
+    ``CLAUSED`` ints each) into their arrays,
     and sums the emotion evidence into ``buckets`` (float64[9], zeroed by the caller).
 
     Returns
     -------
     (val, neg_val, aro, escalation, complained, n_emit, n_topics, n_entities, n_symptoms):
     positive and negative valence evidence, arousal evidence, the item row of the first
-    escalation threat (-1: none), whether a complaint marker was said, and the record counts.
+    escalation threat (-1: none), whether a complaint marker or threat was said, the counts.
     """
     keys = table[HD_KEYS]
     items = table[HD_ITEMS]
@@ -170,6 +188,8 @@ def read_items(
     cmul = 1.0
     escalation = -1
     complained = False
+    sentence = 0  # sentences ended before unit `scanned`
+    scanned = 0
     # The per-item arithmetic is written out here, not in helpers: an array handed to a helper
     # inside this loop costs reference counting per item (measured 30-40% of the kernel).
     for i in range(1, m):
@@ -210,6 +230,7 @@ def read_items(
                     aro += shown * floats[frow + F_AROUSAL]
                     if escalation < 0:
                         escalation = it
+                    complained = True  # a threat complains about what the text names
             elif code == MARK:  # a complaint marker ("要求核实"), unless negated ("没有投诉")
                 if neg != 0.0:
                     negated = (
@@ -304,12 +325,19 @@ def read_items(
                     elif weight > topic_w[t] or (weight == topic_w[t] and said == COMPLAINT):
                         topic_pol[t] = said
                         topic_w[t] = weight
-                elif code == ENTITY:
-                    entities[n_entities] = table[row + I_CATEGORY]
-                    n_entities += 1
-                elif not negated:  # "没有黑屏" denies the symptom: no combination
-                    symptoms[n_symptoms] = table[row + I_CATEGORY]
-                    n_symptoms += 1
+                elif code == ENTITY or not negated:  # "没有黑屏" denies the symptom
+                    while scanned < start_u:  # entity and symptom pair up within a sentence
+                        if ends_sentence(units, scanned):
+                            sentence += 1
+                        scanned += 1
+                    if code == ENTITY:
+                        entities[CLAUSED * n_entities + C_CATEGORY] = table[row + I_CATEGORY]
+                        entities[CLAUSED * n_entities + C_CLAUSE] = sentence
+                        n_entities += 1
+                    else:
+                        symptoms[CLAUSED * n_symptoms + C_CATEGORY] = table[row + I_CATEGORY]
+                        symptoms[CLAUSED * n_symptoms + C_CLAUSE] = sentence
+                        n_symptoms += 1
             if with_matches:
                 r = MATCH * n_emit
                 out_i[r + M_ITEM] = it

@@ -20,8 +20,9 @@ automaton ``nodes`` int32[n_nodes, NODE], ``edges`` int32[n_edges, EDGE]
 
 Output of one call (`UtteranceKernel.score`): the scalars named by ``R_*``; the int records,
 ``MATCH`` ints per match (columns ``M_*``, character offsets), then ``TOPIC_INTS`` per topic
-(``T_CATEGORY``, ``T_POLARITY``) in first-seen order, then the category id of each entity and
-of each symptom; the float records, a weight per match, then a score per topic.
+(``T_CATEGORY``, ``T_POLARITY``) in first-seen order, then ``CLAUSED`` ints per entity and per
+symptom (``C_CATEGORY``, ``C_CLAUSE``: its category id and the index of its sentence, see
+`kernels.emotion.ends_sentence`); the float records, a weight per match, then a score per topic.
 """
 
 from numba import njit
@@ -119,6 +120,8 @@ M_ITEM, M_START, M_END, M_NEGATED = range(4)
 MATCH = 4
 T_CATEGORY, T_POLARITY = range(2)
 TOPIC_INTS = 2
+C_CATEGORY, C_CLAUSE = range(2)
+CLAUSED = 2
 
 # The packed int table (`kernels.automaton.pack`): a header of offsets (``HD_*``), then the
 # root's 65536 children from ``ROOT``, then nodes, edges, keys and items row by row. The float

@@ -34,6 +34,7 @@ from kernels.emotion import emotion as _emotion
 from kernels.emotion import read_items
 from kernels.layout import *  # noqa: F403 - the layout's names, as callers and tests use them
 from kernels.layout import (
+    CLAUSED,
     COMPLAINT,
     EMOTION,
     FITEM,
@@ -102,7 +103,9 @@ def _score(units, table, floats, cue, with_matches, out):
         total += table[keys + KEY * kk[i] + K_ITEM_HI] - table[keys + KEY * kk[i] + K_ITEM_LO]
     astral, chars = char_offsets(units, kept)
 
-    need = rows + 9 + 15 * total
+    # per item: 8 ints for records (at most MATCH + CLAUSED), 2 floats, topic category and
+    # polarity, an entity and a symptom (CLAUSED each), a topic weight; then the 9 buckets
+    need = rows + (8 + 2 + 2 + 2 * CLAUSED + 1) * total + 9
     if out.shape[0] < need:
         return (-need, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, -1)
     reals = out.view(np.float64)
@@ -112,9 +115,9 @@ def _score(units, table, floats, cue, with_matches, out):
     at += 2 * total
     topic_cat = out[at : at + total]
     topic_pol = out[at + total : at + 2 * total]
-    entities = out[at + 2 * total : at + 3 * total]
-    symptoms = out[at + 3 * total : at + 4 * total]
-    at += 4 * total
+    entities = out[at + 2 * total : at + (2 + CLAUSED) * total]
+    symptoms = out[at + (2 + CLAUSED) * total : at + (2 + 2 * CLAUSED) * total]
+    at += (2 + 2 * CLAUSED) * total
     buckets = reals[at : at + 9]
     buckets[:] = 0.0
     topic_w = reals[at + 9 : at + 9 + total]
@@ -155,15 +158,15 @@ def _score(units, table, floats, cue, with_matches, out):
     r = MATCH * n_emit
     for t in range(n_topics):
         out_i[r] = topic_cat[t]
-        # A complaint marker makes every topic the text only names a complaint ("...套餐...,
-        # 客户要求核实"): the customer complains about what they talk about.
+        # A complaint marker or a threat makes every topic the text only names a complaint
+        # ("...套餐..., 客户要求核实", "不退款我就曝光"): it is what the customer complains about.
         out_i[r + 1] = COMPLAINT if complained and topic_pol[t] == NEUTRAL else topic_pol[t]
         out_f[n_emit + t] = topic_w[t]
         r += TOPIC_INTS
-    for e in range(n_entities):
+    for e in range(CLAUSED * n_entities):
         out_i[r] = entities[e]
         r += 1
-    for s in range(n_symptoms):
+    for s in range(CLAUSED * n_symptoms):
         out_i[r] = symptoms[s]
         r += 1
     # The floats follow the ints; the copy runs forward into lower or equal indexes.

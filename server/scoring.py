@@ -14,6 +14,9 @@ import numpy as np
 from kernels import layout as kl
 from kernels import utterance as ku
 from kernels.layout import (
+    C_CATEGORY,
+    C_CLAUSE,
+    CLAUSED,
     M_END,
     M_ITEM,
     M_NEGATED,
@@ -104,7 +107,7 @@ class Analysis(NamedTuple):
     matches: tuple[Match, ...]
     topics: tuple[TopicScore, ...]  # highest score first
     emotion: Emotion
-    combos: tuple[str, ...]  # sorted "entity+symptom" pairs found in the utterance
+    combos: tuple[str, ...]  # sorted "entity+symptom" pairs found in one sentence of it
     polarity: (
         int  # -1, 0, 1: sign of valence outside params.dead_zone (analyze_document: of its model)
     )
@@ -538,12 +541,21 @@ class Analyzer:
         n_entities = scalars[R_ENTITIES]
         n_symptoms = scalars[R_SYMPTOMS]
         if n_entities and n_symptoms:
-            entities = [names[c] for c in ints[r : r + n_entities]]
-            symptoms = [names[c] for c in ints[r + n_entities : r + n_entities + n_symptoms]]
-            pairs = sorted({(e, s) for e in entities for s in symptoms})
-            combos = tuple([f"{e}+{s}" for e, s in pairs])
-            if self._combos:
-                topic_scores = _combo_topics(self._combos, pairs, topic_scores)
+            # (category, sentence) records: an entity and a symptom pair up within a sentence
+            # ("微信支付提示失败", "app一打开就闪退"), words between them or not.
+            at = r + CLAUSED * n_entities
+            pairs = sorted(
+                {
+                    (names[ints[e + C_CATEGORY]], names[ints[s + C_CATEGORY]])
+                    for e in range(r, at, CLAUSED)
+                    for s in range(at, at + CLAUSED * n_symptoms, CLAUSED)
+                    if ints[e + C_CLAUSE] == ints[s + C_CLAUSE]
+                }
+            )
+            if pairs:
+                combos = tuple([f"{e}+{s}" for e, s in pairs])
+                if self._combos:
+                    topic_scores = _combo_topics(self._combos, pairs, topic_scores)
         escalation = scalars[R_ESCALATION]
         said = self._meta[escalation][0] if escalation >= 0 else ""
         return new(Analysis, (matches, topic_scores, emotion, combos, polarity, said))

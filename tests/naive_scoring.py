@@ -11,6 +11,8 @@ normalisation and surface cues, which did not move, are shared with the Analyzer
 from __future__ import annotations
 
 import codecs
+import re
+from bisect import bisect_left
 
 import ahocorasick
 
@@ -44,6 +46,8 @@ _WORD_UNITS = frozenset("\0" + c for c in _WORD)  # the same characters as UTF-1
 # Clause breaks after NFKC (full-width ，！？；： become ASCII); 。 and … have no ASCII form.
 _BREAKS = frozenset(",.!?;:。…\n")
 _NEG_BREAKS = _BREAKS | {"就"}  # 就 starts the consequence of a condition ("再不X就Y")
+# Sentence ends: entities and symptoms pair up only within a sentence. Commas do not end one.
+_SENTENCE_END = re.compile(r"[。!?;\n]|\.(?=[ \n]|$)")
 _utf16_be = codecs.utf_16_be_encode
 _utf16_be_decode = codecs.utf_16_be_decode
 _tuple_new = tuple.__new__
@@ -258,6 +262,7 @@ class ReferenceAnalyzer:
                         buckets[_ANGER] += eff
                         aro += eff * extra
                         escalation = escalation or surface
+                        complained = True
                 else:
                     if neg:
                         negated = start - neg_end <= neg_win and _NEG_BREAKS.isdisjoint(
@@ -353,14 +358,12 @@ class ReferenceAnalyzer:
                         topics[category] = (weight, polarity)
             elif code == _ENTITY:
                 if entities is None:
-                    entities = [category]
-                else:
-                    entities.append(category)
+                    entities = []
+                entities.append((category, start))
             elif not negated:  # "没有黑屏" denies the symptom: no combination
                 if symptoms is None:
-                    symptoms = [category]
-                else:
-                    symptoms.append(category)
+                    symptoms = []
+                symptoms.append((category, start))
             if with_matches:
                 if eff < 0:
                     eff = -eff
@@ -436,8 +439,17 @@ class ReferenceAnalyzer:
             topic_scores = tuple([new(TopicScore, (t, pol, -sc)) for sc, t, pol in ranked])
         combos: tuple[str, ...] = ()
         if entities is not None and symptoms is not None:
-            pairs = sorted({(e, s) for e in entities for s in symptoms})
-            combos = tuple([f"{e}+{s}" for e, s in pairs])
-            if self._combos:
-                topic_scores = _combo_topics(self._combos, pairs, topic_scores)
+            ends = [m.start() for m in _SENTENCE_END.finditer(norm)]
+            pairs = sorted(
+                {
+                    (e, s)
+                    for e, at in entities
+                    for s, to in symptoms
+                    if bisect_left(ends, at) == bisect_left(ends, to)
+                }
+            )
+            if pairs:
+                combos = tuple([f"{e}+{s}" for e, s in pairs])
+                if self._combos:
+                    topic_scores = _combo_topics(self._combos, pairs, topic_scores)
         return new(Analysis, (tuple(matches), topic_scores, emotion, combos, polarity, escalation))
