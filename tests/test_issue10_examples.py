@@ -53,6 +53,22 @@ def test_entity_and_symptom_of_one_sentence_make_their_topic(
     assert topic in _complaints(a), a.topics
 
 
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("I tried to pull cash from an ATM but it wouldn't let me", "payment.failure"),
+        ("my transfer keeps rejecting me", "payment.failure"),
+        ("I asked for a refund but it is still pending", "refund.delay"),
+        ("苹果收到都烂了", "product.quality"),
+        ("水果一点都不新鲜", "product.quality"),
+        ("刚买就降价，也不保价", "price.promotion"),
+        ("衣服色差太大", "product.mismatch"),
+    ],
+)
+def test_bank_and_e_commerce_surface_forms(analyzer: Analyzer, text: str, topic: str) -> None:
+    assert topic in _complaints(analyzer.analyze(text))
+
+
 def test_entity_and_symptom_of_different_sentences_do_not_combine(analyzer: Analyzer) -> None:
     apart = analyzer.analyze("微信支付一直很好用。昨天登录失败了")
     assert "feature.payment+error" not in apart.combos
