@@ -202,6 +202,9 @@ def read_items(
         else:
             start = start_u
             end = end_u
+        # A negator or modifier scopes every sense of the word after it ("一点都不新鲜": the
+        # emotion and the praise topic of 新鲜); it is used up once the key's terms have read it.
+        used = False
         for it in range(table[key + K_ITEM_LO], table[key + K_ITEM_HI]):
             row = items + ITEM * it
             frow = fitems + FITEM * it
@@ -245,6 +248,10 @@ def read_items(
                     buckets[DISAPP] += contribution
             elif code >= NEG:  # a modifier: its own multiplier is shown
                 shown = weight
+                if used:  # the key's terms came first (modifiers come last in a key)
+                    neg = 0.0
+                    mod = 0.0
+                    used = False
                 if code == NEG:
                     if neg != 0.0 and start - neg_end <= neg_win:
                         neg *= weight  # "不是不" double negation
@@ -276,11 +283,11 @@ def read_items(
                         negated = True
                         if sign < 0:
                             factor *= negated_negative
-                    neg = 0.0
+                    used = True
                 if mod != 0.0:
                     if _modifier_reaches(units, mod_end_u, start_u) and start - mod_end <= mod_win:
                         factor *= negated_intensifier if (negated and mod_int) else mod
-                    mod = 0.0
+                    used = True
                 eff = weight * factor
                 shown = eff if eff >= 0 else -eff
                 if code == EMOTION:
@@ -346,6 +353,9 @@ def read_items(
                 out_i[r + M_NEGATED] = negated
                 out_f[n_emit] = shown
                 n_emit += 1
+        if used:
+            neg = 0.0
+            mod = 0.0
     return val, neg_val, aro, escalation, complained, n_emit, n_topics, n_entities, n_symptoms
 
 

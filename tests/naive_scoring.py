@@ -246,7 +246,11 @@ class ReferenceAnalyzer:
         symptoms: list[str] | None = None
         escalation = ""
         complained = False
+        used_at = -1  # start of the word whose senses read the pending negator and modifier
         for start, end, (code, sign, weight, slot, extra, surface, kind, category) in kept:
+            if used_at >= 0 and (start != used_at or _NEG <= code <= _CONTRAST):
+                neg = mod = 0.0
+                used_at = -1
             if code == _VOCAB_WORD:
                 continue
             if code == _ESCALATE or code == _MARK:
@@ -309,11 +313,11 @@ class ReferenceAnalyzer:
                         negated = True
                         if sign < 0:
                             factor *= p.negated_negative
-                    neg = 0.0
+                    used_at = start  # used up once this word's senses have read it
                 if mod:
                     if start - mod_end <= mod_win and _BREAKS.isdisjoint(norm[mod_end:start]):
                         factor *= p.negated_intensifier if (negated and mod_int) else mod
-                    mod = 0.0
+                    used_at = start
                 eff = weight * factor
             else:
                 eff = weight * cmul

@@ -426,19 +426,20 @@ def test_matching_around_astral_characters(analyzer: Analyzer, text: str, expect
 
 def test_a_term_of_several_kinds_yields_a_match_per_kind(analyzer: Analyzer) -> None:
     # 投诉 is both an anger term and a complaint topic (in lexicon load order, emotions first);
-    # a negation goes to the first only.
+    # a negation reaches every sense of the word (issue 10: "一点都不新鲜" is a quality complaint).
     result = analyzer.analyze("我要投诉")
     assert [(m.term, m.kind, m.start, m.end) for m in result.matches] == [
         ("投诉", "emotion", 2, 4),
         ("投诉", "topic", 2, 4),
     ]
     assert [t.topic for t in result.topics] == ["service.attitude"]
-    negated = analyzer.analyze("不投诉").matches
-    assert [(m.kind, m.negated) for m in negated] == [
+    negated = analyzer.analyze("不投诉")
+    assert [(m.kind, m.negated) for m in negated.matches] == [
         ("modifier", False),
         ("emotion", True),
-        ("topic", False),
+        ("topic", True),
     ]
+    assert not any(t.polarity == "complaint" for t in negated.topics)
 
 
 @pytest.mark.parametrize(
