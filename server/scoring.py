@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import NamedTuple
 
 import numpy as np
@@ -207,6 +208,20 @@ _frombuffer = np.frombuffer
 _uint16 = np.uint16
 _tuple_new = tuple.__new__
 _NEGATED = (False, True)
+# The kernel's scalars by their layout names, in the order `Analyzer.analyze` unpacks them.
+_read_scalars = itemgetter(
+    R_LABEL,
+    R_POLARITY,
+    R_KEPT,
+    R_MATCHES,
+    R_TOPICS,
+    R_ENTITIES,
+    R_SYMPTOMS,
+    R_INTENSITY,
+    R_VALENCE,
+    R_AROUSAL,
+    R_ESCALATION,
+)
 
 
 def _clamp1(x: float) -> float:
@@ -482,13 +497,24 @@ class Analyzer:
             cue = other_cues(self.params, cased, norm, typing, voice)
         units = _frombuffer(_utf16(norm, "surrogatepass")[0], _uint16)
         scalars, ints, floats = self._score(units, cue, with_matches)
-        arousal = scalars[R_AROUSAL]
-        if not scalars[R_KEPT] and arousal == self._calm.arousal:  # nothing found, no cue
+        (
+            label,
+            polarity,
+            kept,
+            n_matches,
+            n_topics,
+            n_entities,
+            n_symptoms,
+            intensity,
+            valence,
+            arousal,
+            escalation,
+        ) = _read_scalars(scalars)
+        if not kept and arousal == self._calm.arousal:  # nothing found, no cue
             return self._empty
         new = _tuple_new
         # The records, as kernels.layout lays them out: ints per match, per topic, then the
         # entity and symptom ids; floats: a weight per match, then a score per topic.
-        n_matches = scalars[R_MATCHES]
         if n_matches:
             meta = self._meta
             matches = tuple(
@@ -508,15 +534,11 @@ class Analyzer:
             )
         else:
             matches = ()
-        polarity = scalars[R_POLARITY]
-        valence = scalars[R_VALENCE]
         if polarity:
-            label = LABELS[scalars[R_LABEL]]
-            emotion = new(Emotion, (label, scalars[R_INTENSITY], valence, arousal))
+            emotion = new(Emotion, (LABELS[label], intensity, valence, arousal))
         else:
             emotion = new(Emotion, ("CALM", 0.0, valence, arousal))
         r = MATCH * n_matches
-        n_topics = scalars[R_TOPICS]
         names = self._categories
         if not n_topics:
             topic_scores: tuple[TopicScore, ...] = ()
@@ -538,8 +560,6 @@ class Analyzer:
             topic_scores = tuple([new(TopicScore, (t, pol, -sc)) for sc, t, pol in found])
         r += TOPIC_INTS * n_topics
         combos: tuple[str, ...] = ()
-        n_entities = scalars[R_ENTITIES]
-        n_symptoms = scalars[R_SYMPTOMS]
         if n_entities and n_symptoms:
             # (category, sentence) records: an entity and a symptom pair up within a sentence
             # ("微信支付提示失败", "app一打开就闪退"), words between them or not.
@@ -556,6 +576,5 @@ class Analyzer:
                 combos = tuple([f"{e}+{s}" for e, s in pairs])
                 if self._combos:
                     topic_scores = _combo_topics(self._combos, pairs, topic_scores)
-        escalation = scalars[R_ESCALATION]
         said = self._meta[escalation][0] if escalation >= 0 else ""
         return new(Analysis, (matches, topic_scores, emotion, combos, polarity, said))
