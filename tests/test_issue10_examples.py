@@ -155,7 +155,12 @@ def test_account_security_surface_forms(analyzer: Analyzer, text: str) -> None:
 
 
 def test_new_surface_forms_leave_calm_requests_calm(analyzer: Analyzer) -> None:
-    for text in ("支付宝付款成功了", "我想用网银转账", "我想开通手机银行", "can I pay with Apple Pay"):
+    for text in (
+        "支付宝付款成功了",
+        "我想用网银转账",
+        "我想开通手机银行",
+        "can I pay with Apple Pay",
+    ):
         assert analyzer.analyze(text).polarity >= 0, text
 
 
