@@ -1,7 +1,7 @@
 """The emotion model: the kept matches' items, in text order, summed into valence, arousal and a label.
 
-Negators flip the next term within their reach (no clause break and no 就 in between:
-"再不X就Y"), intensifiers and diminishers scale it, contrast words damp what came before and
+Negators flip the next word within their reach, in every sense it has (no clause break and no
+就 in between: "再不X就Y"), intensifiers and diminishers scale it, contrast words damp what came before and
 weight what follows; vocabulary words only win the match; escalation threats are anger no
 conditional negator flips (the first one is returned); a complaint marker not negated adds
 disappointment; either makes every neutral topic of the utterance a complaint; entities and
@@ -158,8 +158,8 @@ def read_items(
 
     Writes a match record per item into ``out_i``/``out_f`` when ``with_matches``, the topics
     (category, polarity, weight) and the entities and symptoms (category id, sentence index:
-    ``CLAUSED`` ints each) into their arrays,
-    and sums the emotion evidence into ``buckets`` (float64[9], zeroed by the caller).
+    ``CLAUSED`` ints each) into their arrays, and sums the emotion evidence into ``buckets``
+    (float64[9], zeroed by the caller).
 
     Returns
     -------
