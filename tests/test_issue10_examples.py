@@ -97,7 +97,8 @@ def test_entity_and_symptom_of_different_sentences_do_not_combine(analyzer: Anal
 def test_complaint_markers_without_emotion_words(analyzer: Analyzer, text: str, topic: str) -> None:
     a = analyzer.analyze(text)
     assert topic in _complaints(a), a.topics
-    assert a.polarity == -1
+    # never read as praise (the label is the emotion model's: lexicon or learned)
+    assert a.polarity <= 0
 
 
 def test_a_marker_makes_a_named_topic_a_complaint(analyzer: Analyzer) -> None:
