@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
+from server import records
 from server.auth import AuthInterceptor, is_loopback, load_tokens
 from server.board import Board, BoardParams
 from server.config import Config, ConfigError, load_config
@@ -36,6 +37,7 @@ from server.gateway import Gateway, GatewayParams
 from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
+from server.node import RELOAD_SIGNAL, Node
 from server.profiles import DAY_MS
 from server.service import VocService
 from server.servicers import AdminServicer, VocServicer
@@ -48,6 +50,7 @@ from server.workers import (
     ForwardedTriggerRpcs,
     OwnerServicer,
     RemoteTriggers,
+    children_of,
     internal_token,
     run_workers,
 )
@@ -124,6 +127,7 @@ class Running:
     store: Store
     service: VocService
     health: health.HealthServicer
+    node: Node
     stopped: threading.Event = field(default_factory=threading.Event)
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
@@ -157,10 +161,7 @@ class Running:
         """SIGHUP: the lexicons, then the tokens of the config file (TLS certificate files are
         re-read by themselves at the next handshake after they change). A failure is logged and
         the current version kept."""
-        try:
-            self.service.engine.reload()
-        except ValueError as exc:
-            log.error("lexicon reload failed, keeping the current version: %s", exc)
+        self.node.follow_reload(force=True)
         if not self.auth or self.cfg.source == "defaults":
             return
         try:
@@ -305,6 +306,7 @@ def build_server(
         store.close()
         raise StartupError(f"lexicons: {exc}") from exc
     service = VocService(cfg, store, engine)
+    node = Node(store, engine, role, service.clock, siblings=lambda: children_of(os.getppid()))
     try:
         log.info("kernels ready in %.3f s", kernels.warmup())
         if role == "worker":
@@ -350,7 +352,7 @@ def build_server(
     voc_pb2_grpc.add_VocServicer_to_server(servicer, registry)
     if role == "owner":
         internal_pb2_grpc.add_OwnerServicer_to_server(OwnerServicer(service), registry)
-    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service), registry)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service, node), registry)
     health_pb2_grpc.add_HealthServicer_to_server(hs, registry)
     reflection.enable_server_reflection(
         (
@@ -398,7 +400,7 @@ def build_server(
             ops_board.stop()
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
-    running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
+    running = Running(server, port, cfg, store, service, hs, node, metrics=metrics, pools=pools)
     running.auth, running.extra_tokens = checkers, extra_tokens
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
@@ -423,6 +425,7 @@ def build_server(
                 '(set [metrics] listen, VOC_METRICS_LISTEN, or "" to turn it off)'
             ) from exc
     server.start()
+    node.record(store.counter(records.RELOAD_COUNTER))
     running.set_serving(True)
     log.info(
         "serving",
@@ -498,9 +501,15 @@ def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any)
     def on_reload(signum: int, _frame: Any) -> None:
         threading.Thread(target=running.reload, name="reload").start()
 
+    def on_node_reload(signum: int, _frame: Any) -> None:
+        # another process took a reload RPC: follow it, unless this one took it
+        follow = functools.partial(running.node.follow_reload, force=False)
+        threading.Thread(target=follow, name="reload").start()
+
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
+    signal.signal(RELOAD_SIGNAL, on_node_reload)
     if early_stop.is_set():
         on_stop(signal.SIGTERM, None)
     while not running.stopped.wait(0.5):

@@ -32,6 +32,7 @@ from server import convert
 from server.config import Config, TlsConfig
 from server.engine import Engine
 from server.errors import StartupError, Unavailable
+from server.node import RELOAD_SIGNAL
 from server.trigger_rules import TriggerParams
 
 log = logging.getLogger(__name__)
@@ -229,7 +230,7 @@ def _child(run: Callable[[], Any]) -> int:
     # would only set the supervisor's flag in the child's copy): blocked across the fork, it is
     # delivered once the child has the default action back
     signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals | {RELOAD_SIGNAL})
     try:
         pid = os.fork()
     finally:
@@ -241,6 +242,8 @@ def _child(run: Callable[[], Any]) -> int:
     try:
         for sig in signals:
             signal.signal(sig, signal.SIG_DFL)
+        # a reload passed on while the child still starts: it loads the current files anyway
+        signal.signal(RELOAD_SIGNAL, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _die_with_parent(parent)
         code = run() or 0
@@ -329,7 +332,7 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
             owner_target=f"127.0.0.1:{owner_port}",
             engine=engine,
         )
-    supervisor = Supervisor(runs)
+    supervisor = Supervisor(runs, on_reload=lambda: _reload_quietly(engine))
     supervisor.start_all()
     log.info(
         "supervising %d workers and the trigger owner (pid %d)",
@@ -338,6 +341,14 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         extra={"pids": sorted(supervisor.children), "owner_port": owner_port},
     )
     return supervisor.run(grace_s=cfg.server.grace_s)
+
+
+def _reload_quietly(engine: Engine) -> None:
+    """The supervisor's copy of the lexicons, which children started from now on inherit."""
+    try:
+        engine.reload()
+    except ValueError as exc:
+        log.error("supervisor: lexicon reload failed, keeping the current version: %s", exc)
 
 
 RESTART_DELAY_S = 0.5  # the first restart of a child; doubles while it keeps dying young
@@ -359,6 +370,8 @@ class Supervisor:
 
     A child that keeps dying young (max_young_deaths times in a row, each within stable_after_s
     of its start: a broken config or store, not a crash) makes the supervisor stop everything.
+    SIGHUP and RELOAD_SIGNAL are passed on to every child, and `on_reload` then runs here (the
+    lexicons that restarted children inherit).
     """
 
     def __init__(
@@ -369,8 +382,11 @@ class Supervisor:
         max_delay_s: float = RESTART_DELAY_MAX_S,
         stable_after_s: float = STABLE_AFTER_S,
         max_young_deaths: int = MAX_YOUNG_DEATHS,
+        on_reload: Callable[[], None] = lambda: None,
     ) -> None:
         self.runs = runs
+        self.on_reload = on_reload
+        self._reload = threading.Event()
         self.restart_delay_s = restart_delay_s
         self.max_delay_s = max_delay_s
         self.stable_after_s = stable_after_s
@@ -395,9 +411,10 @@ class Supervisor:
             self.start(name)
 
     def on_signal(self, signum: int, _frame: Any) -> None:
-        if signum == signal.SIGHUP:
+        if signum in (signal.SIGHUP, RELOAD_SIGNAL):
             for pid in list(self.children):
-                _signal(pid, signal.SIGHUP)
+                _signal(pid, signum)
+            self._reload.set()  # the loop reloads within 0.1 s, outside the signal handler
             return
         self.stopping.set()
 
@@ -406,7 +423,7 @@ class Supervisor:
         1 when it gave up on a child or a child did not stop cleanly."""
         previous = {
             sig: signal.signal(sig, self.on_signal)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, RELOAD_SIGNAL)
         }
         try:
             return self._supervise(grace_s)
@@ -424,6 +441,9 @@ class Supervisor:
             if pid and not self._died(pid, status):
                 failed = True
                 break
+            if self._reload.is_set():
+                self._reload.clear()
+                self.on_reload()
             if not pid:
                 self._restart_due()
                 self.stopping.wait(0.1)

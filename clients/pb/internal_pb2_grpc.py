@@ -41,6 +41,11 @@ class OwnerStub:
                 request_serializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
                 response_deserializer=voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
                 _registered_method=True)
+        self.ObserveBatch = channel.unary_unary(
+                '/voc.v1.Owner/ObserveBatch',
+                request_serializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.SerializeToString,
+                response_deserializer=voc_dot_v1_dot_internal__pb2.ObserveBatchReply.FromString,
+                _registered_method=True)
 
 
 class OwnerServicer:
@@ -54,6 +59,13 @@ class OwnerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ObserveBatch(self, request, context):
+        """Counts a batch of customer signals, in order (workers send them asynchronously).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OwnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +73,11 @@ def add_OwnerServicer_to_server(servicer, server):
                     servicer.Observe,
                     request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.FromString,
                     response_serializer=voc_dot_v1_dot_voc__pb2.TriggerList.SerializeToString,
+            ),
+            'ObserveBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObserveBatch,
+                    request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.FromString,
+                    response_serializer=voc_dot_v1_dot_internal__pb2.ObserveBatchReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +108,33 @@ class Owner:
             '/voc.v1.Owner/Observe',
             voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
             voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ObserveBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/voc.v1.Owner/ObserveBatch',
+            voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.SerializeToString,
+            voc_dot_v1_dot_internal__pb2.ObserveBatchReply.FromString,
             options,
             channel_credentials,
             insecure,
