@@ -39,7 +39,7 @@ from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
 from server.node import RELOAD_SIGNAL, Node
 from server.profiles import DAY_MS
-from server.service import VocService
+from server.service import VocService, wall_ms
 from server.servicers import AdminServicer, VocServicer
 from server.sla import SlaParams
 from server.store import Store
@@ -47,9 +47,9 @@ from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
 from server.triggers import TriggerEngine
 from server.workers import (
-    ForwardedTriggerRpcs,
     OwnerServicer,
     RemoteTriggers,
+    WorkerVocServicer,
     children_of,
     internal_token,
     run_workers,
@@ -183,7 +183,8 @@ class Running:
         # one budget for the whole drain: calls in flight, then streams, then live interactions
         deadline = time.monotonic() + grace
         self.health.enter_graceful_shutdown()
-        self.service.triggers.stop()  # ends trigger streams now rather than after the grace
+        triggers = self.service.triggers
+        triggers.end_streams()  # ends trigger streams now rather than after the grace
         self.server.stop(grace).wait()
         if self.pools is not None:
             # cancelled streams still run their `finally` (ending their interactions) on pool
@@ -197,6 +198,8 @@ class Running:
             self.metrics.close()
         # live interactions are written out in batches; at least a moment even past the grace
         self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
+        # after every call and stream: their trend signals are queued, and delivered here
+        triggers.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
         if self.gateway is not None:
             self.gateway.stop()
         if self.board is not None:
@@ -305,30 +308,32 @@ def build_server(
     except ValueError as exc:
         store.close()
         raise StartupError(f"lexicons: {exc}") from exc
-    service = VocService(cfg, store, engine)
-    node = Node(store, engine, role, service.clock, siblings=lambda: children_of(os.getppid()))
+    clock = wall_ms
+    triggers: TriggerEngine | RemoteTriggers
     try:
         log.info("kernels ready in %.3f s", kernels.warmup())
         if role == "worker":
-            remote = RemoteTriggers(cfg, store, owner_target, secret if auth else "")
-            remote.wait_for_owner(60.0)
-            service.attach_triggers(remote)
+            triggers = RemoteTriggers(cfg, store, owner_target, secret if auth else "")
+            triggers.wait_for_owner(60.0)
         else:
-            service.attach_triggers(TriggerEngine.open(cfg, store, engine, service.clock))
+            triggers = TriggerEngine.open(cfg, store, engine, clock)
+        # one process per node sweeps idle interactions and writes the live ones out at the
+        # stop: the only one, or the trigger owner (stopped after every worker)
+        interactions = Interactions.from_config(
+            cfg, store, engine, clock=clock, signals=triggers.observe, keeper=role != "worker"
+        )
     except (ConfigError, VocError) as exc:
         store.close()
         raise StartupError(str(exc)) from exc
-    interactions = Interactions.from_config(service)
-    service.interactions = interactions
-    service.live_emotion = interactions.live_emotion
-    service.live_threat = interactions.live_threat
+    service = VocService(cfg, store, engine, clock, triggers=triggers, interactions=interactions)
+    node = Node(store, engine, role, clock, siblings=lambda: children_of(os.getppid()))
     interactions.start()
     # every open stream holds a thread: streams get pools of their own (server/streams.py)
     pools = StreamPools(
         StreamLimits(
             unary_threads=cfg.server.threads,
             live=interactions.limits.max_streams,
-            watch=service.triggers.params.reports.max_watchers,
+            watch=triggers.params.reports.max_watchers,
             idle_s=cfg.server.stream_idle_s,
         )
     )
@@ -344,9 +349,8 @@ def build_server(
     registry = WrappedRegistration(
         server, [*wrappers, pools.wrap_method, ErrorInterceptor().wrap_method], place=pools.place
     )
-    if role == "worker":
-        servicer = type("WorkerVocServicer", (ForwardedTriggerRpcs, VocServicer), {})(service)
-        servicer.remote = service.triggers
+    if isinstance(triggers, RemoteTriggers):
+        servicer: VocServicer = WorkerVocServicer(service, triggers)
     else:
         servicer = VocServicer(service)
     voc_pb2_grpc.add_VocServicer_to_server(servicer, registry)

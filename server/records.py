@@ -69,3 +69,23 @@ def process_state(
 
 def live_key(interaction_id: str) -> bytes:
     return interaction_id.encode()
+
+
+def live_record(
+    customer_id: str, agent_id: str, touched_ms: int, state: list[Any], part: str
+) -> dict[str, Any]:
+    """A live interaction's running state (server/live.py InteractionState.to_record) with
+    what the card and the write-out need; `part` names this live part of the interaction,
+    `lease` is the wall-clock ms until which a writer holds it (0: free)."""
+    return {
+        "v": SCHEMA_VERSION,
+        "c": customer_id,
+        "a": agent_id,
+        "t": touched_ms,
+        "st": state,
+        "sn": "",  # the first customer words with a topic, masked, for the profile event
+        "cs": False,  # the customer spoke
+        "th": "",  # the customer's first escalation threat
+        "p": part,
+        "lease": 0,
+    }

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta", "outbox")
+LIVE_DATABASES = ("live", "meta")  # the live store: running state of live interactions
 MAX_KEY_BYTES = 511  # LMDB's key limit (Environment.max_key_size() of the default build)
 # Ids become keys behind at most this many bytes of prefix (the reports journal's big-endian
 # time; "i:", "r:", "f:" are shorter), so an id of MAX_ID_BYTES in UTF-8 fits every key.
@@ -105,6 +106,8 @@ class Store:
         max_readers: int = 1024,
         sync: bool = True,
         max_map_size_mb: int = 0,
+        databases: tuple[str, ...] = DATABASES,
+        writemap: bool = False,
     ) -> None:
         self.path = Path(path)
         self.max_map_bytes = min(max_map_size_mb << 20, _MAX_MAP_BYTES) or _MAX_MAP_BYTES
@@ -115,21 +118,24 @@ class Store:
             self._env = lmdb.open(
                 str(self.path),
                 map_size=min(map_size_mb << 20, self.max_map_bytes),
-                max_dbs=len(DATABASES) + 2,
+                max_dbs=len(databases) + 2,
                 max_readers=max_readers,
                 max_spare_txns=64,
                 readahead=False,
                 sync=sync,
                 metasync=sync,
+                writemap=writemap,
             )
         except (OSError, lmdb.Error) as exc:
             raise StoreUnavailableError(f"cannot open store at {self.path}: {exc}") from exc
         stale = self._env.reader_check()
         if stale:
             log.warning("cleared %d stale LMDB reader slots", stale)
-        self._dbs = {name: self._env.open_db(name.encode()) for name in DATABASES}
+        self._dbs = {name: self._env.open_db(name.encode()) for name in databases}
         self._gate = _ResizeGate()
         self._write_lock = threading.Lock()
+        self._max_readers = max_readers
+        self._live: Store | None = None
         self._ensure_schema()
 
     # -- reads -----------------------------------------------------------------------------
@@ -278,8 +284,27 @@ class Store:
                 f"store at {self.path} has schema {version}; this server knows {SCHEMA_VERSION}"
             )
 
+    def live(self) -> Store:
+        """The live store beside this one, opened on first use and closed with it: a second
+        environment in its folder, shared by the processes of the host like the store, and
+        never synced (it holds state that lives for the length of a call; a clean stop writes
+        it into the store). Written through a writable memory map: no page copy per update."""
+        with self._write_lock:
+            if self._live is None:
+                self._live = Store(
+                    self.path / "live",
+                    map_size_mb=256,
+                    max_readers=self._max_readers,
+                    sync=False,
+                    databases=LIVE_DATABASES,
+                    writemap=True,
+                )
+            return self._live
+
     def sync(self) -> None:
         self._env.sync(True)
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
         self._env.close()

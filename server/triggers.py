@@ -36,8 +36,8 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 import orjson
 
@@ -120,6 +120,78 @@ def _prune(tx: WriteTxn, cutoff_ms: int) -> int:
     return len(stale)
 
 
+class TriggerSignals(Protocol):
+    """What every server process needs of the triggers: count customer signals, show open
+    incidents on cards. The TriggerEngine does it in process; a worker's stand-in
+    (server/workers.py RemoteTriggers) sends the signals to the owner and reads incidents from
+    the store; a cluster implementation would append to a shared log."""
+
+    params: TriggerParams
+
+    def observe(
+        self,
+        topics: list[str] | tuple[str, ...],
+        combos: list[str] | tuple[str, ...],
+        ts_ms: int,
+        customer_id: str = "",
+        now_ms: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Counts one customer signal; the P1 triggers it fired, when known at once."""
+        ...
+
+    def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]: ...
+
+    def end_streams(self) -> None:
+        """Ends the trigger streams of this process now (at the start of a stop)."""
+        ...
+
+    def stop(self, timeout_s: float = 0.0) -> None:
+        """After the last call: delivers what is queued (nothing counted is lost)."""
+        ...
+
+
+class Triggers(TriggerSignals, Protocol):
+    """The whole trigger state: reports and their windows, acks, the audit list and the push
+    streams. One owner per node (TriggerEngine); the others reach it over the Owner API."""
+
+    def report(self, r: ReportIn) -> ReportOutcome: ...
+
+    def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]: ...
+
+    def list(
+        self, state: str = "", since_ms: int = 0, limit: int = 100
+    ) -> list[dict[str, Any]]: ...
+
+    def subscribe(self, min_level: str = "") -> Subscription: ...
+
+    def follow(self, sub: Subscription, since_ms: int = 0) -> Iterator[dict[str, Any] | None]: ...
+
+
+class IncidentIndex:
+    """Open triggers by topic, for cards: replaced whole, read without a lock."""
+
+    __slots__ = ("_incidents",)
+
+    def __init__(self) -> None:
+        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+
+    def replace(self, triggers: Iterable[dict[str, Any]]) -> None:
+        """The open (not resolved) triggers now; those without topics are never shown."""
+        self._incidents = tuple(
+            (frozenset(t["topics"]), t)
+            for t in triggers
+            if t.get("state") != "RESOLVED" and t.get("topics")
+        )
+
+    def matching(self, topics: list[str]) -> list[dict[str, Any]]:
+        """Open triggers whose topics include one of `topics`."""
+        incidents = self._incidents
+        if not incidents:
+            return []
+        wanted = set(topics)
+        return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
+
+
 class TriggerEngine:
     """Owner of the report windows, the weak signals, episodes and open triggers."""
 
@@ -150,7 +222,7 @@ class TriggerEngine:
         self._tag_topics: dict[str, tuple[str, ...]] = {}
         self._episodes: dict[str, dict[str, Any]] = {}  # "r:tag" / "w:topic:x" -> {id, hot}
         self._open: dict[str, dict[str, Any]] = {}  # trigger id -> trigger, until resolved
-        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self._incidents = IncidentIndex()
         self._since_prune = 0
         self.weak = WeakSignals(wp, store, self._episodes, self._trigger, self._opened)
 
@@ -204,7 +276,10 @@ class TriggerEngine:
         log.info("trigger windows rebuilt", extra={"reports": replayed, "open": len(self._open)})
         return replayed
 
-    def stop(self) -> None:
+    def end_streams(self) -> None:
+        self.hub.close()
+
+    def stop(self, timeout_s: float = 0.0) -> None:
         self.hub.close()
 
     def _journal(self, from_ms: int) -> Iterator[dict[str, Any]]:
@@ -535,17 +610,11 @@ class TriggerEngine:
         self.hub.publish(trigger, level_rank(trigger["level"]))
 
     def _refresh_incidents(self) -> None:
-        self._incidents = tuple(
-            (frozenset(t.get("topics", ())), t) for t in self._open.values() if t.get("topics")
-        )
+        self._incidents.replace(self._open.values())
 
     def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
         """Open (not resolved) triggers whose topics include one of `topics`; lock-free."""
-        incidents = self._incidents
-        if not incidents:
-            return []
-        wanted = set(topics)
-        return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
+        return self._incidents.matching(topics)
 
     def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]:
         """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved, and the

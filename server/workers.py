@@ -2,10 +2,10 @@
 owner process holds the stateful trigger kernels, so windows and triggers stay exact.
 
 Workers forward ReportIssue, WatchTriggers, AckTrigger and ListTriggers to the owner over a
-loopback channel and send it every customer signal for the trend counters (Owner.Observe).
-Cards read open incidents from the shared LMDB store, refreshed at most once a second.
-Live interactions stay in the worker whose connection carries them (a stream, or all the
-unary calls of one client channel: gRPC keeps one connection per channel).
+loopback channel and send it every customer signal for the trend counters in batches, off the
+request path (Owner.ObserveBatch). Cards read open incidents from the shared LMDB store,
+refreshed at most once a second. Live interactions are in the host's live store, shared by
+every process (server/interactions.py), so any worker scores any utterance of a call.
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ from server.config import Config, TlsConfig
 from server.engine import Engine
 from server.errors import StartupError, Unavailable
 from server.node import RELOAD_SIGNAL
+from server.service import VocService
+from server.servicers import VocServicer
+from server.signals import SignalQueue
 from server.trigger_rules import TriggerParams
+from server.triggers import IncidentIndex
 
 log = logging.getLogger(__name__)
 INTERNAL_TOKEN_ENV = "VOC_INTERNAL_TOKEN"
 OBSERVE_PATH = "/voc.v1.Owner/Observe"
+OBSERVE_BATCH_PATH = "/voc.v1.Owner/ObserveBatch"
 _FORWARDED = ("ReportIssue", "WatchTriggers", "AckTrigger", "ListTriggers")
 FORWARDED_PATHS = tuple(f"/voc.v1.Voc/{name}" for name in _FORWARDED)
 INCIDENTS_TTL_S = 1.0
@@ -58,8 +63,9 @@ def internal_token_digest(secret: str) -> bytes:
 
 
 class RemoteTriggers:
-    """A worker's stand-in for the TriggerEngine: signals go to the owner, incidents come from
-    the store."""
+    """A worker's TriggerSignals: customer signals go to the owner in batches, off the request
+    path (server/signals.py); incidents for cards come from the shared store, refreshed at most
+    once a second. The trigger RPCs themselves are forwarded whole (WorkerVocServicer)."""
 
     def __init__(self, cfg: Config, store: Any, target: str, secret: str) -> None:
         self.params = TriggerParams.from_config(cfg)
@@ -68,9 +74,13 @@ class RemoteTriggers:
         self.owner = internal_pb2_grpc.OwnerStub(self.channel)
         self.voc = voc_pb2_grpc.VocStub(self.channel)
         self.metadata = (("authorization", f"Bearer {secret}"),) if secret else None
-        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self.signals: SignalQueue[internal_pb2.ObserveRequest] = SignalQueue(
+            self._send, name="owner-signals"
+        )
+        self._incidents = IncidentIndex()
         self._fetched = 0.0
         self._lock = threading.Lock()
+        self._watches: set[grpc.Call] = set()
 
     def wait_for_owner(self, deadline_s: float) -> None:
         try:
@@ -81,35 +91,53 @@ class RemoteTriggers:
     def observe(
         self, topics, combos, ts_ms: int, customer_id: str = "", now_ms: int | None = None
     ) -> list[dict[str, Any]]:
-        if not (topics or combos):
-            return []
-        request = internal_pb2.ObserveRequest(
-            topics=topics, combos=combos, ts_ms=ts_ms, customer_id=customer_id, now_ms=now_ms or 0
-        )
-        try:
-            reply = self.owner.Observe(request, timeout=2.0, metadata=self.metadata)
-        except grpc.RpcError as exc:
-            # the signal is lost for the trends, never the customer's request
-            log.warning("owner Observe failed: %s", exc.code().name)
-            return []
-        return [trigger_dict(t) for t in reply.triggers]
+        """Queues the signal; the P1s it fires reach the watchers, not this reply."""
+        if topics or combos:
+            self.signals.put(
+                internal_pb2.ObserveRequest(
+                    topics=topics,
+                    combos=combos,
+                    ts_ms=ts_ms,
+                    customer_id=customer_id,
+                    now_ms=now_ms or 0,
+                )
+            )
+        return []
+
+    def _send(self, batch: list[internal_pb2.ObserveRequest]) -> None:
+        request = internal_pb2.ObserveBatchRequest(signals=batch)
+        self.owner.ObserveBatch(request, timeout=5.0, metadata=self.metadata, wait_for_ready=True)
 
     def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
         now = time.monotonic()
         if now - self._fetched > INCIDENTS_TTL_S and self._lock.acquire(blocking=False):
             try:
-                self._incidents = tuple(
-                    (frozenset(t.get("topics", ())), t)
-                    for _, t in self.store.scan("triggers", reverse=True, limit=2000)
-                    if t.get("state") != "RESOLVED" and t.get("topics")
-                )
+                triggers = self.store.scan("triggers", reverse=True, limit=2000)
+                self._incidents.replace(t for _, t in triggers)
                 self._fetched = now
             finally:
                 self._lock.release()
-        wanted = set(topics)
-        return [t for keys, t in self._incidents if not keys.isdisjoint(wanted)]
+        return self._incidents.matching(topics)
 
-    def stop(self) -> None:
+    def watching(self, call: grpc.Call) -> None:
+        with self._lock:
+            self._watches.add(call)
+
+    def unwatch(self, call: grpc.Call) -> None:
+        with self._lock:
+            self._watches.discard(call)
+
+    def end_streams(self) -> None:
+        """Ends the forwarded trigger streams now (their clients reconnect elsewhere)."""
+        with self._lock:
+            watches, self._watches = list(self._watches), set()
+        for call in watches:
+            call.cancel()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Delivers the queued signals, then closes the owner channel."""
+        if not self.signals.stop(timeout_s):
+            log.error("trend signals lost at stop: %d", self.signals.lost)
         self.channel.close()
 
 
@@ -156,10 +184,13 @@ def _caller_auth(context: grpc.ServicerContext) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in context.invocation_metadata() if k == "authorization")
 
 
-class ForwardedTriggerRpcs:
-    """Mixed in before VocServicer in workers: the trigger RPCs are answered by the owner."""
+class WorkerVocServicer(VocServicer):
+    """A worker's `voc.v1.Voc`: the trigger RPCs are answered by the owner."""
 
-    remote: RemoteTriggers
+    def __init__(self, service: VocService, remote: RemoteTriggers) -> None:
+        super().__init__(service)
+        self.remote = remote
+
     ReportIssue = _forward_unary("ReportIssue")
     AckTrigger = _forward_unary("AckTrigger")
     ListTriggers = _forward_unary("ListTriggers")
@@ -169,11 +200,14 @@ class ForwardedTriggerRpcs:
     ) -> Iterator[voc_pb2.Trigger]:
         upstream = self.remote.voc.WatchTriggers(request, metadata=_caller_auth(context))
         context.add_callback(upstream.cancel)
+        self.remote.watching(upstream)
         try:
             yield from upstream
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 context.abort(exc.code(), exc.details())
+        finally:
+            self.remote.unwatch(upstream)
 
 
 # -- owner side ------------------------------------------------------------------------------
@@ -197,6 +231,24 @@ class OwnerServicer(internal_pb2_grpc.OwnerServicer):
             now_ms=now,
         )
         return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in fired])
+
+    def ObserveBatch(
+        self, request: internal_pb2.ObserveBatchRequest, context: grpc.ServicerContext
+    ) -> internal_pb2.ObserveBatchReply:
+        triggers = self.service.require_triggers()
+        fired = 0
+        for signal_ in request.signals:
+            now = signal_.now_ms or self.service.clock()
+            fired += len(
+                triggers.observe(
+                    list(signal_.topics),
+                    list(signal_.combos),
+                    signal_.ts_ms or now,
+                    signal_.customer_id,
+                    now_ms=now,
+                )
+            )
+        return internal_pb2.ObserveBatchReply(counted=len(request.signals), fired=fired)
 
 
 # -- supervisor ------------------------------------------------------------------------------
@@ -534,5 +586,5 @@ def internal_token(secret: str) -> Any:
         name="internal",
         digest=internal_token_digest(secret),
         roles=("internal",),
-        methods=frozenset((OBSERVE_PATH, *FORWARDED_PATHS)),
+        methods=frozenset((OBSERVE_PATH, OBSERVE_BATCH_PATH, *FORWARDED_PATHS)),
     )

@@ -49,8 +49,13 @@ class Harness:
         self.service = self._service()
 
     def _service(self) -> VocService:
-        service = VocService(self.cfg, self.store, self.scoring, clock=self.clock)
-        service.attach_triggers(TriggerEngine.open(self.cfg, self.store, self.scoring, self.clock))
+        service = VocService(
+            self.cfg,
+            self.store,
+            self.scoring,
+            self.clock,
+            triggers=TriggerEngine.open(self.cfg, self.store, self.scoring, self.clock),
+        )
         return service
 
     @property
