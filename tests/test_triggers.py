@@ -283,7 +283,8 @@ def test_combination_burst_fires_p1_and_rearms_after_quiet_buckets(harness: Harn
         fired = []
         for n in range(events):
             harness.clock.now = T0 + m * MIN + n
-            fired += harness.service.observe_utterance([], [combo], T0 + m * MIN + n, f"C{n}", "A1")
+            ts = T0 + m * MIN + n
+            fired += harness.service.triggers.observe([], [combo], ts, f"C{n}", now_ms=ts)
         return fired
 
     for m in range(4):  # warm-up: history exists before anything may fire
