@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +120,15 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def spawn(name: str, argv: list[str], port: int, out: Path) -> ServerProc:
+def spawn(
+    name: str, argv: list[str], port: int, out: Path, env: Mapping[str, str] | None = None
+) -> ServerProc:
     log_path = out / f"server-{name}.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=REPO,
-            env=child_env(),
+            env={**child_env(), **(env or {})},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -164,7 +166,9 @@ def start_empty(out: Path, threads: int) -> ServerProc:
     return server
 
 
-def start_real(out: Path, store: Path) -> ServerProc:
+def start_real(out: Path, store: Path, workers: int = 0) -> ServerProc:
+    """`python -m server` with `workers` processes (0: its default, one per core, plus the
+    trigger owner)."""
     port = free_port()
     argv = [
         "-m",
@@ -175,9 +179,17 @@ def start_real(out: Path, store: Path) -> ServerProc:
         str(store),
         "--demo",
         "--workers",
-        "1",
+        str(workers),
     ]
-    server = spawn("real", [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
+    # metrics stay on (a port of their own, chosen by the system); the ops pages are off: their
+    # fixed default ports may be taken by another server on this host
+    side_ports = {
+        "VOC_METRICS_LISTEN": "127.0.0.1:0",
+        "VOC_BOARD_LISTEN": "",
+        "VOC_GATEWAY_LISTEN": "",
+    }
+    argv = [*argv, "--log-level", "WARNING", "--log-format", "text"]
+    server = spawn("real", argv, port, out, side_ports)
     wait_ready(server, health=True)
     return server
 
@@ -201,6 +213,26 @@ def load_profiles(target: str, total: int, seed: int) -> int:
 # -- measuring ---------------------------------------------------------------------------
 
 
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and every live descendant (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(load.proc_cpu_s(p) or 0.0 for p in tree)
+
+
 def measure(
     server: ServerProc,
     channel: grpc.Channel,
@@ -213,15 +245,17 @@ def measure(
         target=server.target,
         mode="closed",
         concurrency=phase.concurrency,
-        duration_s=duration_s,
+        duration_s=0.2,
         requests=1_000_000,
-        warmup_s=0.2,
         seed=seed,
         mix=dict(phase.mix),
         customers=customers,
-        server_pid=server.proc.pid,
     )
-    result = load.run_load(cfg, channel)
+    load.run_load(cfg, channel)  # warm-up, not measured
+    # the server's CPU is that of its whole process tree: its workers and trigger owner
+    cpu0 = tree_cpu_s(server.proc.pid)
+    result = load.run_load(replace(cfg, duration_s=duration_s), channel)
+    result.server_cpu_s = tree_cpu_s(server.proc.pid) - cpu0
     summary = load.result_dict(result)
     for rpc in summary["rpcs"].values():
         rpc.pop("hdr")  # the merged histograms are kept instead
@@ -336,6 +370,7 @@ def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
         f"{meta['rounds']} rounds of {meta['duration_s']:g} s per phase and server; figures are "
         "medians over rounds of the ratio real / empty measured in the same round (range in "
         f"brackets). Servers: separate processes, {meta['threads']} threads each, loopback; "
+        f"real server with --workers {meta['workers']} (0: one per core plus the trigger owner); "
         f"store: {meta['profiles']:,} profiles ({DEMO_CUSTOMERS:,} with demo history). Client: one "
         f"Python process (this one), one channel per server. Host: {meta['cpus']} CPUs.",
         "",
@@ -423,7 +458,7 @@ def run(args: argparse.Namespace) -> int:
         channels: dict[str, grpc.Channel] = {}
         try:
             servers["empty"] = start_empty(out, threads)
-            servers["real"] = start_real(out, Path(tmp) / "store")
+            servers["real"] = start_real(out, Path(tmp) / "store", args.workers)
             upserted = load_profiles(servers["real"].target, args.profiles, args.seed)
             print(
                 f"servers up in {time.monotonic() - t0:.1f} s (empty :{servers['empty'].port}, "
@@ -459,6 +494,7 @@ def run(args: argparse.Namespace) -> int:
         "concurrency": args.concurrency,
         "threads": threads,
         "profiles": args.profiles,
+        "workers": args.workers,
         "seed": args.seed,
         "cpus": os.cpu_count(),
         "elapsed_s": round(time.monotonic() - t0, 1),
@@ -491,6 +527,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop workers")
     parser.add_argument("--profiles", type=int, default=5000, help="customers in the store")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="server processes of the real server (default 0: the server's default, one per "
+        "core plus the trigger owner; 1: one process)",
+    )
     parser.add_argument("--quick", action="store_true", help="short run (under a minute)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is not met")
     args = parser.parse_args(argv)

@@ -50,7 +50,7 @@ class _ResizeGate:
     def leave(self) -> None:
         with self._cond:
             self._readers -= 1
-            if self._readers == 0:
+            if self._readers == 0 and self._resizing:  # only a resize waits for none
                 self._cond.notify_all()
 
     def exclusive(self, action: Callable[[], None]) -> None:
