@@ -36,7 +36,8 @@ import grpc
 from hdrh.histogram import HdrHistogram
 
 from clients import load
-from clients.client import VocClient
+from clients.client import VocClient, utterance_message
+from clients.pb import voc_pb2_grpc
 from server.workers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -212,6 +213,39 @@ def load_profiles(target: str, total: int, seed: int) -> int:
 
 # -- measuring ---------------------------------------------------------------------------
 
+CALL_TEXTS = (  # one live call, customer and agent in turn
+    ("CUSTOMER", "我的快递一周了还没到，你们到底怎么回事"),
+    ("AGENT", "非常抱歉，我马上帮您查一下物流"),
+    ("CUSTOMER", "退款申请了十天还没到账，太气人了"),
+    ("AGENT", "我已经帮您加急处理"),
+    ("CUSTOMER", "my order is late again and nobody answers"),
+    ("CUSTOMER", "好吧，谢谢"),
+)
+
+
+def live_call(server: ServerProc, channel: grpc.Channel, utterances: int, tag: str) -> dict:
+    """One live call on one StreamInteraction stream, pipelined (the client sends without
+    waiting for replies, as a CTI bridge relays ASR): time and server CPU per utterance."""
+    stub = voc_pb2_grpc.VocStub(channel)
+
+    def messages():
+        for i in range(utterances):
+            speaker, text = CALL_TEXTS[i % len(CALL_TEXTS)]
+            yield utterance_message(
+                f"bench-call-{tag}", text, customer_id="C0001", agent_id="A001", speaker=speaker
+            )
+
+    cpu0 = tree_cpu_s(server.proc.pid)
+    t0 = time.perf_counter()
+    replies = sum(1 for _ in stub.StreamInteraction(messages(), timeout=120))
+    elapsed = time.perf_counter() - t0
+    cpu = tree_cpu_s(server.proc.pid) - cpu0
+    return {
+        "replies": replies,
+        "us_per_utterance": elapsed * 1e6 / max(1, replies),
+        "server_cpu_us_per_utterance": cpu * 1e6 / max(1, replies),
+    }
+
 
 def tree_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process and every live descendant (Linux /proc)."""
@@ -363,6 +397,24 @@ def analyse(
     return {"latency": latency, "throughput": throughput, "budgets": budgets}
 
 
+def analyse_call(calls: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The pipelined live call: per-round ratios real / empty (echo) and their medians."""
+    times = [
+        ratio(r["us_per_utterance"], e["us_per_utterance"])
+        for e, r in zip(calls["empty"], calls["real"], strict=True)
+    ]
+    return {
+        name: {
+            "us_per_utterance": med([c["us_per_utterance"] for c in calls[name]]),
+            "utterances_per_s": med([1e6 / c["us_per_utterance"] for c in calls[name]]),
+            "server_cpu_us_per_utterance": med(
+                [c["server_cpu_us_per_utterance"] for c in calls[name]]
+            ),
+        }
+        for name in ("empty", "real")
+    } | {"ratio": med(times), "ratio_range": spread(times)}
+
+
 def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     lines = [
         "# vocscore under load: real server vs an empty gRPC handler (same run)",
@@ -409,6 +461,21 @@ def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
             f"{fmt(t['empty_server_cpu_us_per_call'])} | {fmt(t['real_server_cpu_us_per_call'])} | "
             f"{fmt(t['cpu_ratio'], '.2f')}x | {fmt(t['client_cpu_us_per_call'])} | {t['real_errors'] or '-'} |"
         )
+    call = analysis["live_call"]
+    lines += [
+        "",
+        f"## A live call: one StreamInteraction stream, {meta['call']:,} utterances pipelined",
+        "",
+        "| server | us per utterance | utterances/s | server CPU us/utterance |",
+        "| --- | ---: | ---: | ---: |",
+        *(
+            f"| {name} | {fmt(call[name]['us_per_utterance'])} | "
+            f"{fmt(call[name]['utterances_per_s'])} | "
+            f"{fmt(call[name]['server_cpu_us_per_utterance'])} |"
+            for name in ("empty", "real")
+        ),
+        f"| ratio real / empty echo | {fmt(call['ratio'], '.2f')}x ({call['ratio_range']}) | | |",
+    ]
     lines += [
         "",
         "The client is Python too and spends about as much CPU per call as the empty server, so on "
@@ -452,6 +519,7 @@ def run(args: argparse.Namespace) -> int:
         p.name: {"empty": [], "real": []} for p in plan
     }
     seq_hists: dict[str, dict[str, HdrHistogram]] = {"empty": {}, "real": {}}
+    calls: dict[str, list[dict[str, Any]]] = {"empty": [], "real": []}
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vocscore-bench-") as tmp:
         servers: dict[str, ServerProc] = {}
@@ -481,6 +549,10 @@ def run(args: argparse.Namespace) -> int:
                         if phase.concurrency == 1:
                             for rpc, hist in hists.items():
                                 seq_hists[name].setdefault(rpc, load.new_histogram()).add(hist)
+                for name in order:
+                    calls[name].append(
+                        live_call(servers[name], channels[name], args.call, f"{round_no}")
+                    )
                 print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
         finally:
             for channel in channels.values():
@@ -488,6 +560,7 @@ def run(args: argparse.Namespace) -> int:
             for server in servers.values():
                 server.stop()
     analysis = analyse(runs, plan)
+    analysis["live_call"] = analyse_call(calls)
     meta = {
         "rounds": args.rounds,
         "duration_s": args.duration,
@@ -495,6 +568,7 @@ def run(args: argparse.Namespace) -> int:
         "threads": threads,
         "profiles": args.profiles,
         "workers": args.workers,
+        "call": args.call,
         "seed": args.seed,
         "cpus": os.cpu_count(),
         "elapsed_s": round(time.monotonic() - t0, 1),
@@ -527,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop workers")
     parser.add_argument("--profiles", type=int, default=5000, help="customers in the store")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--call", type=int, default=2000, help="utterances of the pipelined live call per round"
+    )
     parser.add_argument(
         "--workers",
         type=int,

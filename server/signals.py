@@ -17,7 +17,7 @@ RETRY_S = 0.2  # the owner is restarting: try the batch again this soon
 
 class SignalQueue(Generic[S]):
     """Signals in the order they were put, sent `batch` at a time by `send` (which raises to
-    have the batch sent again). At `capacity` the oldest signal is dropped and counted: a slow
+    have the batch sent again), each batch at most `linger_s` after its first signal. At `capacity` the oldest signal is dropped and counted: a slow
     or absent owner costs trend counts, never a request's latency or the worker's memory."""
 
     def __init__(
@@ -26,11 +26,13 @@ class SignalQueue(Generic[S]):
         *,
         capacity: int = 20_000,
         batch: int = 512,
+        linger_s: float = 0.05,
         name: str = "signals",
     ) -> None:
         self._send = send
         self._capacity = capacity
         self._batch = batch
+        self._linger_s = linger_s
         self._items: deque[S] = deque()
         self._cond = threading.Condition(threading.Lock())
         self._stopping = False
@@ -50,7 +52,10 @@ class SignalQueue(Generic[S]):
                 if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, ...: logged, not flooded
                     log.warning("signal queue full: %d trend signals dropped", self.dropped)
             self._items.append(signal)
-            if len(self._items) == 1:
+            if len(self._items) in (
+                1,
+                self._batch,
+            ):  # the first wakes the sender, a full batch ends its wait
                 self._cond.notify()
 
     def __len__(self) -> int:
@@ -63,6 +68,9 @@ class SignalQueue(Generic[S]):
                     self._cond.wait()
                 if not self._items:
                     return
+                if len(self._items) < self._batch and not self._stopping:
+                    # one call per batch, not per signal: let a few more arrive
+                    self._cond.wait(self._linger_s)
                 batch = [self._items.popleft() for _ in range(min(self._batch, len(self._items)))]
                 self._in_flight = len(batch)
             while True:
