@@ -625,22 +625,20 @@ def _merge(
     if previous and previous["peak"][2] <= peak[2]:
         peak = previous["peak"]
     ordered = sorted(topics.values(), key=lambda t: (-t[2], -t[3], t[0]))
-    return {
-        "v": records.SCHEMA_VERSION,
-        "id": iid,
-        "customer": live["c"] or (previous["customer"] if previous else ""),
-        "agent": live["a"] or (previous["agent"] if previous else ""),
-        "at": now_ms,
-        "topics": ordered,
-        "peak": peak,
-        "utterances": s.utterance_count + (previous["utterances"] if previous else 0),
-        "customer_utterances": s.customer_utterance_count
-        + (previous["customer_utterances"] if previous else 0),
-        "escalated": s.escalated or bool(previous and previous["escalated"]),
-        "last": max(s.last_update_ms, previous["last"] if previous else 0),
-        "ended": bool(previous and previous.get("ended", True)),
-        "part": live["p"],
-    }
+    return records.interaction_record(
+        iid,
+        live["c"] or (previous["customer"] if previous else ""),
+        live["a"] or (previous["agent"] if previous else ""),
+        now_ms,
+        ordered,
+        peak,
+        s.utterance_count + (previous["utterances"] if previous else 0),
+        s.customer_utterance_count + (previous["customer_utterances"] if previous else 0),
+        s.escalated or bool(previous and previous["escalated"]),
+        max(s.last_update_ms, previous["last"] if previous else 0),
+        bool(previous and previous.get("ended", True)),
+        live["p"],
+    )
 
 
 def _ended_from_record(r: dict[str, Any]) -> EndedInteraction:

@@ -32,6 +32,20 @@ PROCESS = b"proc:"
 RELOAD_COUNTER = "reload_seq"
 
 
+def customer_key(customer_id: str) -> bytes:
+    return customer_id.encode()
+
+
+def trigger_key(trigger_id: str) -> bytes:
+    """Trigger ids sort by firing time (trigger_rules.new_trigger_id), so keys do too."""
+    return trigger_id.encode()
+
+
+def since_key(since_ms: int) -> bytes:
+    """The first trigger key at or after `since_ms`."""
+    return f"T{max(0, since_ms):013d}".encode()
+
+
 def feedback_idem_key(feedback_id: str) -> bytes:
     return FEEDBACK_IDEM + feedback_id.encode()
 
@@ -50,6 +64,125 @@ def journal_key(ts_ms: int, report_id: str) -> bytes:
 
 def episode_key(name: str) -> bytes:
     return EPISODE + name.encode()
+
+
+def profile_record(customer_id: str, now_ms: int) -> dict[str, Any]:
+    """A customer first heard of: CRM attributes, latest NPS/CSAT/emotion, bounded events."""
+    return {
+        "v": SCHEMA_VERSION,
+        "id": customer_id,
+        "tier": "STANDARD",
+        "name": "",
+        "locale": "",
+        "attrs": {},
+        "created_ms": now_ms,
+        "updated_ms": now_ms,
+        "nps": None,
+        "csat": None,
+        "emotion": None,
+        "events": [],
+    }
+
+
+def report_record(
+    report_id: str,
+    agent_id: str,
+    tag: str,
+    customer_id: str,
+    interaction_id: str,
+    note: str,
+    ts_ms: int,
+    sent_ms: int,
+) -> dict[str, Any]:
+    """One report in the journal, counted at `ts_ms`; `sent` keeps a different claimed time."""
+    record = {
+        "v": SCHEMA_VERSION,
+        "id": report_id,
+        "a": agent_id,
+        "tag": tag,
+        "c": customer_id,
+        "i": interaction_id,
+        "n": note,
+        "t": ts_ms,
+    }
+    if sent_ms != ts_ms:
+        record["sent"] = sent_ms  # the time the client claimed, kept for the audit
+    return record
+
+
+def report_idem_record(fingerprint: str, tag: str, trigger_id: str) -> dict[str, Any]:
+    """A report id's idempotency record: what was reported and the trigger it fired, if any."""
+    return {"v": SCHEMA_VERSION, "fp": fingerprint, "tag": tag, "trigger": trigger_id}
+
+
+def trigger_record(
+    trigger_id: str,
+    level: str,
+    kind: str,
+    key: str,
+    count: int,
+    window_s: int,
+    first_ms: int,
+    fired_ms: int,
+    owner: str,
+    message: str,
+    agents: list[str],
+    customers: list[str],
+    topics: tuple[str, ...],
+) -> dict[str, Any]:
+    """A fired trigger, OPEN; acks add acked_by/acked_ms, resolving resolved_by/resolved_ms."""
+    return {
+        "v": SCHEMA_VERSION,
+        "id": trigger_id,
+        "level": level,
+        "kind": kind,
+        "key": key,
+        "count": int(count),
+        "window_s": window_s,
+        "first_ms": first_ms,
+        "fired_ms": fired_ms,
+        "owner": owner,
+        "message": message,
+        "agents": agents,
+        "customers": customers,
+        "topics": list(topics),
+        "state": "OPEN",
+        "acked_by": "",
+        "acked_ms": 0,
+    }
+
+
+def interaction_record(
+    interaction_id: str,
+    customer_id: str,
+    agent_id: str,
+    at_ms: int,
+    topics: list[list[Any]],
+    peak: list[Any],
+    utterances: int,
+    customer_utterances: int,
+    escalated: bool,
+    last_ms: int,
+    ended: bool,
+    part: str,
+) -> dict[str, Any]:
+    """The summary of an interaction's written parts: topics [topic, polarity, count, score],
+    peak emotion [label, intensity, valence, arousal]; `part` is the last part merged in."""
+    return {
+        "v": SCHEMA_VERSION,
+        "id": interaction_id,
+        "customer": customer_id,
+        "agent": agent_id,
+        "at": at_ms,
+        "topics": topics,
+        "peak": peak,
+        "utterances": utterances,
+        "customer_utterances": customer_utterances,
+        "escalated": escalated,
+        "last": last_ms,
+        "ended": ended,
+        "part": part,
+    }
 
 
 def process_key(pid: int) -> bytes:

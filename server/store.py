@@ -13,10 +13,10 @@ import lmdb
 import orjson
 
 from server.errors import StoreFullError, StoreUnavailableError
+from server.records import SCHEMA_VERSION  # the store's schema (the records' shapes)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta", "outbox")
 LIVE_DATABASES = ("live", "meta")  # the live store: running state of live interactions
 MAX_KEY_BYTES = 511  # LMDB's key limit (Environment.max_key_size() of the default build)
