@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from server import records
 from server.card import CardEmotion
@@ -21,6 +21,7 @@ from server.live import InteractionState, InteractionSummary, LiveParams, TopicS
 from server.privacy import mask_pii
 from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
 from server.scoring import Analysis, Emotion, Typing, Voice
+from server.state import LiveTable
 from server.store import Store, WriteTxn
 
 log = logging.getLogger(__name__)
@@ -97,29 +98,6 @@ def check_utterance(
             if not math.isfinite(value) or not low <= value <= high:
                 raise InvalidArgument(f"voice.{name}", f"must be within {low}..{high}")
     return UtteranceIn(iid, cid, aid, u.speaker, u.channel, u.text, ts, u.locale, u.typing, u.voice)
-
-
-class LiveTable(Protocol):
-    """Where the running state of live interactions lives, shared by every process that may
-    take an utterance: one record per interaction id (records.live_record shape).
-
-    `update` is the one write: it runs `step` on the current record (None when absent) and
-    stores what `step` returns (None deletes), atomically against every other update of any
-    process; `step` may run more than once and must touch nothing else. The embedded table is
-    LMDB beside the store (one host); a Redis table would be a hash per interaction with expiry.
-    """
-
-    def get(self, interaction_id: str) -> dict[str, Any] | None: ...
-
-    def update(self, interaction_id: str, step: Callable[[dict | None], tuple[Any, Any]]) -> Any:
-        """`step(record) -> (new record or None, result)`; returns the result."""
-        ...
-
-    def update_many(self, step: Callable[[WriteTxn], Any]) -> Any: ...
-
-    def records(self) -> list[tuple[str, dict[str, Any]]]: ...
-
-    def __len__(self) -> int: ...
 
 
 class EmbeddedLiveTable:

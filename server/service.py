@@ -22,9 +22,9 @@ from server.feedback import (
     record_feedback,
 )
 from server.profiles import ProfileIn, check_id, check_profile, upsert_profiles
+from server.state import Triggers
 from server.store import Store
 from server.trigger_rules import ReportIn, ReportOutcome, check_report
-from server.triggers import Triggers
 
 if TYPE_CHECKING:
     from server.interactions import Interactions

@@ -65,30 +65,47 @@ class _ResizeGate:
                 self._cond.notify_all()
 
 
+Change = tuple[str, bytes, bytes | None]  # (sub-database, key, value bytes or None: deleted)
+
+
 class WriteTxn:
-    """One write transaction: orjson values by sub-database name, committed as a whole or not at all."""
+    """One write transaction: orjson values by sub-database name, committed as a whole or not at all.
 
-    __slots__ = ("_txn", "_dbs")
+    With `changes`, every put and delete is also appended there (for Store's on_commit)."""
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    __slots__ = ("_txn", "_dbs", "_changes")
+
+    def __init__(
+        self, txn: lmdb.Transaction, dbs: dict[str, Any], changes: list[Change] | None = None
+    ) -> None:
         self._txn = txn
         self._dbs = dbs
+        self._changes = changes
 
     def get(self, db: str, key: bytes) -> Any | None:
         raw = self._txn.get(key, db=self._dbs[db])
         return None if raw is None else orjson.loads(raw)
 
     def put(self, db: str, key: bytes, value: Any, *, overwrite: bool = True) -> bool:
-        return self._txn.put(key, orjson.dumps(value), db=self._dbs[db], overwrite=overwrite)
+        raw = orjson.dumps(value)
+        done = self._txn.put(key, raw, db=self._dbs[db], overwrite=overwrite)
+        if done and self._changes is not None:
+            self._changes.append((db, key, raw))
+        return done
 
     def delete(self, db: str, key: bytes) -> bool:
-        return self._txn.delete(key, db=self._dbs[db])
+        done = self._txn.delete(key, db=self._dbs[db])
+        if done and self._changes is not None:
+            self._changes.append((db, key, None))
+        return done
 
     def incr(self, counter: str, by: int = 1) -> int:
         key = counter.encode()
         raw = self._txn.get(key, db=self._dbs["meta"])
         value = (int(raw) if raw is not None else 0) + by
         self._txn.put(key, str(value).encode(), db=self._dbs["meta"])
+        if self._changes is not None:
+            self._changes.append(("meta", key, str(value).encode()))
         return value
 
     def cursor(self, db: str) -> lmdb.Cursor:
@@ -108,7 +125,10 @@ class Store:
         max_map_size_mb: int = 0,
         databases: tuple[str, ...] = DATABASES,
         writemap: bool = False,
+        on_commit: Callable[[list[Change]], None] | None = None,
     ) -> None:
+        """`on_commit` gets the puts and deletes of each committed write, in commit order,
+        before `write` returns (a cluster publishes them to the other nodes' read models)."""
         self.path = Path(path)
         self.max_map_bytes = min(max_map_size_mb << 20, _MAX_MAP_BYTES) or _MAX_MAP_BYTES
         try:
@@ -135,6 +155,7 @@ class Store:
         self._gate = _ResizeGate()
         self._write_lock = threading.Lock()
         self._max_readers = max_readers
+        self._on_commit = on_commit
         self._live: Store | None = None
         self._ensure_schema()
 
@@ -238,10 +259,14 @@ class Store:
         with self._write_lock:
             for _ in range(8):
                 adopt = False
+                changes: list[Change] | None = [] if self._on_commit is not None else None
                 self._gate.enter()
                 try:
                     with self._env.begin(write=True) as txn:
-                        return work(WriteTxn(txn, self._dbs))
+                        result = work(WriteTxn(txn, self._dbs, changes))
+                    if changes:
+                        self._on_commit(changes)  # type: ignore[misc]
+                    return result
                 except lmdb.MapFullError:
                     pass
                 except lmdb.MapResizedError:

@@ -37,7 +37,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 import orjson
 
@@ -119,53 +119,6 @@ def _prune(tx: WriteTxn, cutoff_ms: int) -> int:
     return len(stale)
 
 
-class TriggerSignals(Protocol):
-    """What every server process needs of the triggers: count customer signals, show open
-    incidents on cards. The TriggerEngine does it in process; a worker's stand-in
-    (server/workers.py RemoteTriggers) sends the signals to the owner and reads incidents from
-    the store; a cluster implementation would append to a shared log."""
-
-    params: TriggerParams
-
-    def observe(
-        self,
-        topics: list[str] | tuple[str, ...],
-        combos: list[str] | tuple[str, ...],
-        ts_ms: int,
-        customer_id: str = "",
-        now_ms: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Counts one customer signal; the P1 triggers it fired, when known at once."""
-        ...
-
-    def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]: ...
-
-    def end_streams(self) -> None:
-        """Ends the trigger streams of this process now (at the start of a stop)."""
-        ...
-
-    def stop(self, timeout_s: float = 0.0) -> None:
-        """After the last call: delivers what is queued (nothing counted is lost)."""
-        ...
-
-
-class Triggers(TriggerSignals, Protocol):
-    """The whole trigger state: reports and their windows, acks, the audit list and the push
-    streams. One owner per node (TriggerEngine); the others reach it over the Owner API."""
-
-    def report(self, r: ReportIn) -> ReportOutcome: ...
-
-    def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]: ...
-
-    def list(
-        self, state: str = "", since_ms: int = 0, limit: int = 100
-    ) -> list[dict[str, Any]]: ...
-
-    def subscribe(self, min_level: str = "") -> Subscription: ...
-
-    def follow(self, sub: Subscription, since_ms: int = 0) -> Iterator[dict[str, Any] | None]: ...
-
-
 class IncidentIndex:
     """Open triggers by topic, for cards: replaced whole, read without a lock."""
 
@@ -192,7 +145,8 @@ class IncidentIndex:
 
 
 class TriggerEngine:
-    """Owner of the report windows, the weak signals, episodes and open triggers."""
+    """Owner of the report windows, the weak signals, episodes and open triggers (the embedded
+    server.state.Triggers)."""
 
     def __init__(
         self,
