@@ -13,7 +13,7 @@ from typing import Any
 from server import records
 from server.engine import Engine, Scoring
 from server.errors import FailedPrecondition, Unavailable
-from server.store import Store
+from server.store import Store, WriteTxn
 
 log = logging.getLogger(__name__)
 RELOAD_SIGNAL = signal.SIGUSR1  # supervisor -> every child: reload the lexicons now
@@ -54,7 +54,16 @@ class Node:
         state = records.process_state(
             os.getpid(), self.role, self.engine.current.lexicon.version, seq, self.clock(), error
         )
-        self.store.write(lambda tx: tx.put("meta", records.process_key(os.getpid()), state))
+        alive = {records.process_key(pid) for pid in self.pids()}
+        end = records.PROCESS[:-1] + bytes([records.PROCESS[-1] + 1])
+        gone = [k for k, _ in self.store.scan("meta", records.PROCESS, end) if k not in alive]
+
+        def work(tx: WriteTxn) -> None:
+            for key in gone:  # processes of earlier runs, or restarted since
+                tx.delete("meta", key)
+            tx.put("meta", records.process_key(os.getpid()), state)
+
+        self.store.write(work)
 
     def processes(self) -> list[dict[str, Any]]:
         """The recorded state of every live process of the node (a starting one may lack one)."""
