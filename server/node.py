@@ -24,10 +24,10 @@ class Node:
     """One process's view of its node: its role ("single", "worker" or "owner"), the versions
     its sibling processes serve, and lexicon reloads that reach all of them.
 
-    With several processes, the one that takes the reload RPC loads the new version first (a
-    broken file is refused before anyone changes), bumps the node's reload counter in the
-    store, asks the supervisor (its parent) to pass the reload to every child, and answers once
-    every process recorded that counter with the same version.
+    With several processes, the one that takes the reload RPC bumps the node's reload counter
+    in the store, asks the supervisor (its parent) to pass the reload to every child, loads the
+    files itself meanwhile, and answers once every process recorded that counter with the same
+    version. A broken file fails in every process alike: each keeps the version it serves.
     """
 
     def __init__(
@@ -44,6 +44,7 @@ class Node:
         self.role = role
         self.clock = clock
         self._siblings = siblings or (lambda: [os.getpid()])
+        self._taken = 0  # the reload counter of the last RPC this process took
 
     def pids(self) -> list[int]:
         """Every server process of the node (this one included)."""
@@ -73,12 +74,18 @@ class Node:
 
     def reload(self, wait_s: float = RELOAD_WAIT_S) -> Scoring:
         """The reload RPC: every process serves the new version when this returns."""
-        fresh = self.engine.reload()  # a LexiconError leaves every process as it was
         seq = self.store.write(lambda tx: tx.incr(records.RELOAD_COUNTER))
+        if self.role != "single":
+            self._taken = seq
+            os.kill(os.getppid(), RELOAD_SIGNAL)  # the others load while this one does
+        try:
+            fresh = self.engine.reload()  # a LexiconError leaves this process as it was
+        except ValueError as exc:
+            self.record(seq, str(exc))
+            raise
         self.record(seq)
         if self.role == "single":
             return fresh
-        os.kill(os.getppid(), RELOAD_SIGNAL)
         deadline = time.monotonic() + wait_s
         while True:
             pids = self.pids()
@@ -109,7 +116,7 @@ class Node:
         node's latest counter (it took the RPC); `force` (SIGHUP) always reloads."""
         seq = self.store.counter(records.RELOAD_COUNTER)
         mine = self.store.get("meta", records.process_key(os.getpid()))
-        if not force and mine is not None and mine["seq"] >= seq:
+        if not force and (seq <= self._taken or (mine is not None and mine["seq"] >= seq)):
             return
         try:
             self.engine.reload()

@@ -145,6 +145,26 @@ def test_a_reload_over_rpc_reaches_every_worker(server: Server, lexdir: Path) ->
     assert {p.lexicon_version for p in processes} == {version}
 
 
+def test_a_broken_file_leaves_every_worker_on_its_version(server: Server, lexdir: Path) -> None:
+    with server.client() as admin:
+        before = {(p.pid, p.lexicon_version) for p in admin.stats().processes}
+    bad = lexdir / "zh" / "broken.tsv"
+    bad.write_text(
+        "term\ttopic\tweight\tpolarity\tnotes\n退款慢\tno.such.topic\t0.9\tcomplaint\t\n"
+    )
+    try:
+        with server.client() as admin:
+            with pytest.raises(grpc.RpcError) as err:
+                admin.reload_lexicons()
+            assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+            assert f"{bad}:1:" in err.value.details()  # not a lexicon kind
+            time.sleep(1.0)  # the other processes fail alike, a moment later
+            after = {(p.pid, p.lexicon_version) for p in admin.stats().processes}
+    finally:
+        bad.unlink()
+    assert after == before
+
+
 def _run(clients: list[VocClient], iid: str, cid: str, t0: int) -> tuple[list, object]:
     """Scores SCRIPT through `clients` in turn (each utterance on the next connection) and ends
     the interaction on the last; returns each reply's running state and the summary."""
