@@ -422,8 +422,9 @@ class Supervisor:
 
     A child that keeps dying young (max_young_deaths times in a row, each within stable_after_s
     of its start: a broken config or store, not a crash) makes the supervisor stop everything.
-    SIGHUP and RELOAD_SIGNAL are passed on to every child, and `on_reload` then runs here (the
-    lexicons that restarted children inherit).
+    SIGHUP and RELOAD_SIGNAL are passed on to every child; `on_reload` (the lexicons restarted
+    children inherit) runs before the next restart, not at once: the children's reloads have
+    the CPUs to themselves.
     """
 
     def __init__(
@@ -466,7 +467,7 @@ class Supervisor:
         if signum in (signal.SIGHUP, RELOAD_SIGNAL):
             for pid in list(self.children):
                 _signal(pid, signum)
-            self._reload.set()  # the loop reloads within 0.1 s, outside the signal handler
+            self._reload.set()
             return
         self.stopping.set()
 
@@ -493,9 +494,6 @@ class Supervisor:
             if pid and not self._died(pid, status):
                 failed = True
                 break
-            if self._reload.is_set():
-                self._reload.clear()
-                self.on_reload()
             if not pid:
                 self._restart_due()
                 self.stopping.wait(0.1)
@@ -537,6 +535,9 @@ class Supervisor:
         for name, when in list(self._due.items()):
             if when <= now and not self.stopping.is_set():
                 del self._due[name]
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.on_reload()
                 pid = self.start(name)
                 log.warning("%s restarted (pid %d)", name, pid, extra={"child": name, "pid": pid})
 

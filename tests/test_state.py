@@ -218,3 +218,18 @@ def test_a_trend_signal_survives_a_clean_stop_of_its_worker(server: Server) -> N
         return any(t.level == voc_pb2.P1 and t.key == "payment.failure" for t in listed)
 
     assert _until(fired), "the payment.failure signal was lost with its worker"
+
+
+def test_a_restarted_worker_serves_the_reloaded_lexicons(server: Server, lexdir: Path) -> None:
+    (lexdir / "zh" / "topics.tsv").write_text(
+        f"term\ttopic\tweight\tpolarity\tnotes\n{NEW_TERM}\tlogistics.delay\t0.9\tcomplaint\t\n"
+    )
+    with server.client() as admin:
+        version = admin.reload_lexicons().version
+    before = server.workers()
+    os.kill(before[0], signal.SIGKILL)  # the supervisor starts it again from its own copy
+    time.sleep(1.0)
+    (fresh,) = set(server.workers()) - set(before)
+    with server.client_on(fresh) as client:
+        score = client.score("after-restart", NEW_TERM, customer_id="s2")
+    assert NEW_TERM in [m.term for m in score.matches] and score.lexicon_version == version
