@@ -28,7 +28,6 @@ from typing import Any
 import grpc
 
 from clients.pb import internal_pb2, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
-from server import convert
 from server.config import Config, TlsConfig
 from server.engine import Engine
 from server.errors import StartupError, Unavailable
@@ -41,7 +40,6 @@ from server.triggers import IncidentIndex
 
 log = logging.getLogger(__name__)
 INTERNAL_TOKEN_ENV = "VOC_INTERNAL_TOKEN"
-OBSERVE_PATH = "/voc.v1.Owner/Observe"
 OBSERVE_BATCH_PATH = "/voc.v1.Owner/ObserveBatch"
 _FORWARDED = ("ReportIssue", "WatchTriggers", "AckTrigger", "ListTriggers")
 FORWARDED_PATHS = tuple(f"/voc.v1.Voc/{name}" for name in _FORWARDED)
@@ -141,27 +139,6 @@ class RemoteTriggers:
         self.channel.close()
 
 
-def trigger_dict(t: voc_pb2.Trigger) -> dict[str, Any]:
-    """The stored shape of a trigger (as convert.trigger_pb reads it) from its message."""
-    return {
-        "id": t.trigger_id,
-        "level": voc_pb2.TriggerLevel.Name(t.level),
-        "kind": voc_pb2.TriggerKind.Name(t.kind),
-        "key": t.key,
-        "count": t.count,
-        "window_s": t.window_s,
-        "first_ms": t.first_ms,
-        "fired_ms": t.fired_ms,
-        "owner": t.owner,
-        "message": t.message,
-        "agents": list(t.sample_agent_ids),
-        "customers": list(t.sample_customer_ids),
-        "state": voc_pb2.TriggerState.Name(t.state),
-        "acked_by": t.acked_by,
-        "acked_ms": t.acked_ms,
-    }
-
-
 def _forward_unary(name: str) -> Callable:
     def call(self, request: Any, context: grpc.ServicerContext) -> Any:
         stub_method = getattr(self.remote.voc, name)
@@ -218,19 +195,6 @@ class OwnerServicer(internal_pb2_grpc.OwnerServicer):
 
     def __init__(self, service: Any) -> None:
         self.service = service
-
-    def Observe(
-        self, request: internal_pb2.ObserveRequest, context: grpc.ServicerContext
-    ) -> voc_pb2.TriggerList:
-        now = request.now_ms or self.service.clock()
-        fired = self.service.require_triggers().observe(
-            list(request.topics),
-            list(request.combos),
-            request.ts_ms or now,
-            request.customer_id,
-            now_ms=now,
-        )
-        return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in fired])
 
     def ObserveBatch(
         self, request: internal_pb2.ObserveBatchRequest, context: grpc.ServicerContext
@@ -580,12 +544,13 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def internal_token(secret: str) -> Any:
-    """The owner's extra token: workers may call Owner.Observe and the forwarded trigger RPCs."""
+    """The owner's extra token: workers may call Owner.ObserveBatch and the forwarded trigger
+    RPCs."""
     from server.auth import Token
 
     return Token(
         name="internal",
         digest=internal_token_digest(secret),
         roles=("internal",),
-        methods=frozenset((OBSERVE_PATH, OBSERVE_BATCH_PATH, *FORWARDED_PATHS)),
+        methods=frozenset((OBSERVE_BATCH_PATH, *FORWARDED_PATHS)),
     )

@@ -1,4 +1,3 @@
-from clients.pb import voc_pb2 as _voc_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message

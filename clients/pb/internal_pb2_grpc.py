@@ -4,7 +4,6 @@ import grpc
 import warnings
 
 from clients.pb import internal_pb2 as voc_dot_v1_dot_internal__pb2
-from clients.pb import voc_pb2 as voc_dot_v1_dot_voc__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -36,11 +35,6 @@ class OwnerStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Observe = channel.unary_unary(
-                '/voc.v1.Owner/Observe',
-                request_serializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
-                response_deserializer=voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
-                _registered_method=True)
         self.ObserveBatch = channel.unary_unary(
                 '/voc.v1.Owner/ObserveBatch',
                 request_serializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.SerializeToString,
@@ -52,13 +46,6 @@ class OwnerServicer:
     """Served by the owner process on a loopback port only.
     """
 
-    def Observe(self, request, context):
-        """Counts one customer signal in the trend counters; answers the P1 triggers it fired.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def ObserveBatch(self, request, context):
         """Counts a batch of customer signals, in order (workers send them asynchronously).
         """
@@ -69,11 +56,6 @@ class OwnerServicer:
 
 def add_OwnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Observe': grpc.unary_unary_rpc_method_handler(
-                    servicer.Observe,
-                    request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.FromString,
-                    response_serializer=voc_dot_v1_dot_voc__pb2.TriggerList.SerializeToString,
-            ),
             'ObserveBatch': grpc.unary_unary_rpc_method_handler(
                     servicer.ObserveBatch,
                     request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.FromString,
@@ -90,33 +72,6 @@ def add_OwnerServicer_to_server(servicer, server):
 class Owner:
     """Served by the owner process on a loopback port only.
     """
-
-    @staticmethod
-    def Observe(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/voc.v1.Owner/Observe',
-            voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
-            voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
 
     @staticmethod
     def ObserveBatch(request,
