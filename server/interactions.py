@@ -1,5 +1,6 @@
-"""Live interactions: bounded in memory, scored utterance by utterance, written to the profile
-when they end, when their stream closes, or when they go idle."""
+"""Live interactions: running state shared by every process of the host (a LiveTable), scored
+utterance by utterance by any worker, written to the profile when they end, when their stream
+closes, or when they go idle."""
 
 from __future__ import annotations
 
