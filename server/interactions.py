@@ -532,17 +532,30 @@ class Interactions:
 
     def _sweep(self) -> None:
         while not self._stop.wait(self.limits.sweep_s):
-            horizon = self.clock() - int(self.limits.idle_s * 1000)
             try:
-                idle = [iid for iid, r in self.table.records() if r["t"] <= horizon]
-            except Exception:  # noqa: BLE001 - closed at stop
-                return
-            for start in range(0, len(idle), _BATCH):
-                try:
-                    self._write_out(idle[start : start + _BATCH])
-                except Exception:  # noqa: BLE001 - one bad write must not stop the sweeper
-                    log.exception("writing %d idle interactions failed", len(idle[start:]))
-                    break
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the table closes at the stop
+                if self._stop.is_set():
+                    return
+                log.exception("sweeping live interactions failed")
+
+    def sweep(self) -> int:
+        """Writes out the interactions idle past `idle_s`, and the least recently active ones
+        while more than 90% of `max_live` are live, down to 80%: a new call at the cap would
+        otherwise pay for finding them. Returns how many were written."""
+        horizon = self.clock() - int(self.limits.idle_s * 1000)
+        live = sorted(self.table.records(), key=lambda item: item[1]["t"])
+        cap = self.limits.max_live
+        excess = len(live) - int(cap * 0.8) if len(live) > cap * 0.9 else 0
+        due = [iid for i, (iid, r) in enumerate(live) if i < excess or r["t"] <= horizon]
+        written = 0
+        for start in range(0, len(due), _BATCH):
+            try:
+                written += self._write_out(due[start : start + _BATCH])
+            except Exception:  # noqa: BLE001 - one bad write must not stop the sweeper
+                log.exception("writing %d live interactions out failed", len(due[start:]))
+                break
+        return written
 
 
 _BATCH = 500  # interactions written per transaction when writing out

@@ -79,3 +79,21 @@ def test_live_records_are_shared_through_the_store_folder(tmp_path: Path) -> Non
         assert len(one) == 0
     finally:
         store.close()
+
+
+def test_the_sweep_keeps_the_live_table_below_its_cap(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "store", live={"max_live": 10, "idle_s": 60.0})
+    store = Store(tmp_path / "store")
+    now = [1_800_000_000_000]
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now[0])
+    try:
+        for i in range(10):
+            now[0] += 1000
+            live.score(UtteranceIn(f"sw-{i}", f"swc-{i}", "A1", "CUSTOMER", "CHAT", "快递还没到"))
+        assert len(live) == 10 and live.sweep() == 2  # the 2 least recently active
+        assert live.live_emotion("sw-0") is None and live.live_emotion("sw-2") is not None
+        assert store.get("idem", records.interaction_key("sw-1"))["ended"] is False
+        now[0] += 61_000  # all idle
+        assert live.sweep() == 8 and len(live) == 0
+    finally:
+        store.close()
