@@ -404,8 +404,19 @@ def build_server(
             ops_board.stop()
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
-    running = Running(server, port, cfg, store, service, hs, node, metrics=metrics, pools=pools)
-    running.auth, running.extra_tokens = checkers, extra_tokens
+    running = Running(
+        server,
+        port,
+        cfg,
+        store,
+        service,
+        hs,
+        node,
+        metrics=metrics,
+        pools=pools,
+        auth=checkers,
+        extra_tokens=extra_tokens,
+    )
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:
