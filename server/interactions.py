@@ -22,7 +22,7 @@ from server.live import InteractionState, InteractionSummary, LiveParams, TopicS
 from server.privacy import mask_pii
 from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
 from server.scoring import Analysis, Emotion, Typing, Voice
-from server.state import LiveTable
+from server.state import KEEP, LiveTable
 from server.store import Store, WriteTxn
 
 log = logging.getLogger(__name__)
@@ -112,20 +112,26 @@ class EmbeddedLiveTable:
         return self.live.get("live", records.live_key(interaction_id))
 
     def update(self, interaction_id: str, step: Callable[[dict | None], tuple[Any, Any]]) -> Any:
-        key = records.live_key(interaction_id)
+        return self.update_many([interaction_id], lambda _iid, record: step(record))[0]
 
-        def work(tx: WriteTxn) -> Any:
-            record, result = step(tx.get("live", key))
-            if record is None:
-                tx.delete("live", key)
-            else:
-                tx.put("live", key, record)
-            return result
+    def update_many(
+        self, interaction_ids: list[str], step: Callable[[str, dict | None], tuple[Any, Any]]
+    ) -> list[Any]:
+        def work(tx: WriteTxn) -> list[Any]:
+            results = []
+            for iid in interaction_ids:
+                key = records.live_key(iid)
+                before = tx.get("live", key)
+                record, result = step(iid, before)
+                if record is None:
+                    if before is not None:
+                        tx.delete("live", key)
+                elif record is not KEEP:
+                    tx.put("live", key, record)
+                results.append(result)
+            return results
 
         return self.live.write(work)
-
-    def update_many(self, step: Callable[[WriteTxn], Any]) -> Any:
-        return self.live.write(step)
 
     def records(self) -> list[tuple[str, dict[str, Any]]]:
         return [(k.decode(), r) for k, r in self.live.scan("live", limit=1 << 30)]
@@ -432,19 +438,14 @@ class Interactions:
         """Writes these interactions (not ending them) in one store transaction, then drops
         them from the live table. One that another process is writing is skipped; a failed
         write leaves every one of them live."""
-        key = records.live_key
 
-        def lease(tx: WriteTxn) -> list[tuple[str, dict[str, Any]]]:
-            taken = []
-            for iid in interaction_ids:
-                record = tx.get("live", key(iid))
-                if record is not None and not _leased(record):
-                    record["lease"] = _lease_until()
-                    tx.put("live", key(iid), record)
-                    taken.append((iid, record))
-            return taken
+        def lease(iid: str, record: dict[str, Any] | None) -> tuple[Any, Any]:
+            if record is None or _leased(record):
+                return KEEP, None
+            record["lease"] = _lease_until()
+            return record, (iid, record)
 
-        taken = self.table.update_many(lease)
+        taken = [t for t in self.table.update_many(interaction_ids, lease) if t is not None]
         if not taken:
             return 0
         try:
@@ -458,25 +459,24 @@ class Interactions:
     def _release(self, interaction_ids: list[str]) -> None:
         """Gives back the leases of a write that failed: the records stay live."""
 
-        def release(tx: WriteTxn) -> None:
-            for iid in interaction_ids:
-                record = tx.get("live", records.live_key(iid))
-                if record is not None:
-                    record["lease"] = 0
-                    tx.put("live", records.live_key(iid), record)
+        def release(_iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is not None:
+                record["lease"] = 0
+            return record, None
 
-        self.table.update_many(release)
+        self.table.update_many(interaction_ids, release)
 
     def _forget(self, parts: list[tuple[str, str]]) -> None:
         """Drops written parts from the live table (each only if still that part)."""
 
-        def forget(tx: WriteTxn) -> None:
-            for iid, part in parts:
-                record = tx.get("live", records.live_key(iid))
-                if record is not None and record["p"] == part:
-                    tx.delete("live", records.live_key(iid))
+        written = dict(parts)
 
-        self.table.update_many(forget)
+        def forget(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is not None and record["p"] == written[iid]:
+                return None, None
+            return KEEP, None
+
+        self.table.update_many(list(written), forget)
 
     def _put(self, tx: WriteTxn, iid: str, live: dict[str, Any], end: bool) -> dict[str, Any]:
         """Writes one live part into the store transaction: the profile event, and the

@@ -25,6 +25,18 @@ from server.trigger_rules import ReportIn, ReportOutcome, TriggerParams
 T = TypeVar("T")
 
 
+class _Keep:
+    """A LiveTable step's answer for "leave this record as it is"."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
 class Records(Protocol):
     """Profiles, agents, idempotency keys, the reports journal and triggers, by sub-database
     and key (server/records.py). Every acknowledged write is committed before `write` returns."""
@@ -52,10 +64,12 @@ class LiveTable(Protocol):
     """Where the running state of live interactions lives, shared by every process that may
     take an utterance: one record per interaction id (records.live_record shape).
 
-    `update` is the one write: it runs `step` on the current record (None when absent) and
-    stores what `step` returns (None deletes), atomically against every other update of any
-    process; `step` may run more than once and must touch nothing else. The embedded table is
-    LMDB beside the store (one host); a Redis table would be a hash per interaction with expiry.
+    `update_many` is the one write: for each id it runs `step(id, record)` on the current
+    record (None when absent) and stores the record `step` returns (None deletes, KEEP leaves
+    the record as it is), all ids atomically
+    against every other update of any process; `step` may run more than once and must touch
+    nothing else. The embedded table is LMDB beside the store (one host); a Redis table would be
+    a hash per interaction with expiry, updated under WATCH/MULTI.
     """
 
     def get(self, interaction_id: str) -> dict[str, Any] | None: ...
@@ -64,7 +78,11 @@ class LiveTable(Protocol):
         """`step(record) -> (new record or None, result)`; returns the result."""
         ...
 
-    def update_many(self, step: Callable[[WriteTxn], Any]) -> Any: ...
+    def update_many(
+        self, interaction_ids: list[str], step: Callable[[str, dict | None], tuple[Any, Any]]
+    ) -> list[Any]:
+        """`step(id, record) -> (new record, result)` per id; returns the results in order."""
+        ...
 
     def records(self) -> list[tuple[str, dict[str, Any]]]: ...
 
