@@ -17,7 +17,13 @@ from server import records
 from server.card import CardEmotion
 from server.config import Config, build_section
 from server.engine import Engine
-from server.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from server.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from server.live import InteractionState, InteractionSummary, LiveParams, TopicSeen
 from server.privacy import mask_pii
 from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
@@ -345,8 +351,10 @@ class Interactions:
 
     def _retry(self, interaction_id: str, step: Callable) -> Any:
         """Runs one update of the interaction, waiting while another process writes it, and
-        making room at the live cap."""
-        for _ in range(1 << 20):
+        making room at the live cap. A writer holds an interaction for one store commit; one
+        that died holding it frees it after LEASE_MS."""
+        deadline = time.monotonic() + 2 * LEASE_MS / 1000
+        while time.monotonic() < deadline:
             try:
                 return self.table.update(interaction_id, step)
             except _Busy:
@@ -357,7 +365,9 @@ class Interactions:
                         f"more than {self.limits.max_live} live interactions, and none could "
                         "be written out"
                     ) from None
-        raise ResourceExhausted(f"interaction_id: {interaction_id!r} stayed busy")
+        raise Unavailable(
+            f"interaction_id: {interaction_id!r} is being written by another process; retry"
+        )
 
     def _at_cap(self) -> bool:
         return len(self.table) >= self.limits.max_live
