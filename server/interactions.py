@@ -302,6 +302,11 @@ class Interactions:
         state = InteractionState(self.params).to_record()
         return records.live_record(customer, u.agent_id, now_ms, state, secrets.token_hex(6))
 
+    def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
+        """Whether the interaction's stored record already holds this live part."""
+        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        return stored is not None and stored.get("part") == record["p"]
+
     def score(self, u: UtteranceIn) -> UtteranceResult:
         s = self.cfg.server
         now = self.clock()
@@ -319,7 +324,10 @@ class Interactions:
                 record = self._opened(u, now)
             elif _leased(record):
                 raise _Busy
+            elif record["lease"] and self._written(u.interaction_id, record):
+                record = self._opened(u, now)  # a writer died after writing it: a new part
             else:
+                record["lease"] = 0  # a writer died before writing it: it goes on
                 if u.customer_id and record["c"] and u.customer_id != record["c"]:
                     raise _other_customer(u.interaction_id)
                 if customer_words and not (u.customer_id or record["c"]):

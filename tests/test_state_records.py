@@ -97,3 +97,20 @@ def test_the_sweep_keeps_the_live_table_below_its_cap(tmp_path: Path) -> None:
         assert live.sweep() == 8 and len(live) == 0
     finally:
         store.close()
+
+
+def test_a_part_written_by_a_writer_that_died_is_not_counted_twice(tmp_path: Path) -> None:
+    """A process died between writing a live part to the store and dropping it from the live
+    table: once its lease expires, the next utterance starts a new part."""
+    cfg = make_config(tmp_path / "store")
+    store = Store(tmp_path / "store")
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: 1_800_000_000_000)
+    try:
+        live.score(UtteranceIn("dead-1", "dc", "A1", "CUSTOMER", "CHAT", "快递还没到"))
+        record = live.table.get("dead-1")
+        store.write(lambda tx: live._put(tx, "dead-1", record, False))  # written, then it died
+        live.table.update("dead-1", lambda r: ({**r, "lease": 1}, None))  # an expired lease
+        live.score(UtteranceIn("dead-1", "dc", "A1", "CUSTOMER", "CHAT", "退款还没到账"))
+        assert live.end("dead-1").summary.customer_utterance_count == 2
+    finally:
+        store.close()
