@@ -52,10 +52,8 @@ class SignalQueue(Generic[S]):
                 if self.dropped & (self.dropped - 1) == 0:  # 1, 2, 4, ...: logged, not flooded
                     log.warning("signal queue full: %d trend signals dropped", self.dropped)
             self._items.append(signal)
-            if len(self._items) in (
-                1,
-                self._batch,
-            ):  # the first wakes the sender, a full batch ends its wait
+            # the first signal wakes the sender; a full batch ends its linger
+            if len(self._items) in (1, self._batch):
                 self._cond.notify()
 
     def __len__(self) -> int:
