@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ import grpc
 from hdrh.histogram import HdrHistogram
 
 from clients import load
-from clients.client import VocClient
+from clients.client import VocClient, utterance_message
+from clients.pb import voc_pb2_grpc
 from server.workers import free_port
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,13 +121,15 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def spawn(name: str, argv: list[str], port: int, out: Path) -> ServerProc:
+def spawn(
+    name: str, argv: list[str], port: int, out: Path, env: Mapping[str, str] | None = None
+) -> ServerProc:
     log_path = out / f"server-{name}.log"
     with log_path.open("wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, *argv],
             cwd=REPO,
-            env=child_env(),
+            env={**child_env(), **(env or {})},
             stdout=log_file,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -164,7 +167,9 @@ def start_empty(out: Path, threads: int) -> ServerProc:
     return server
 
 
-def start_real(out: Path, store: Path) -> ServerProc:
+def start_real(out: Path, store: Path, workers: int = 0) -> ServerProc:
+    """`python -m server` with `workers` processes (0: its default, one per core, plus the
+    trigger owner)."""
     port = free_port()
     argv = [
         "-m",
@@ -175,9 +180,17 @@ def start_real(out: Path, store: Path) -> ServerProc:
         str(store),
         "--demo",
         "--workers",
-        "1",
+        str(workers),
     ]
-    server = spawn("real", [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
+    # metrics stay on (a port of their own, chosen by the system); the ops pages are off: their
+    # fixed default ports may be taken by another server on this host
+    side_ports = {
+        "VOC_METRICS_LISTEN": "127.0.0.1:0",
+        "VOC_BOARD_LISTEN": "",
+        "VOC_GATEWAY_LISTEN": "",
+    }
+    argv = [*argv, "--log-level", "WARNING", "--log-format", "text"]
+    server = spawn("real", argv, port, out, side_ports)
     wait_ready(server, health=True)
     return server
 
@@ -200,6 +213,59 @@ def load_profiles(target: str, total: int, seed: int) -> int:
 
 # -- measuring ---------------------------------------------------------------------------
 
+CALL_TEXTS = (  # one live call, customer and agent in turn
+    ("CUSTOMER", "我的快递一周了还没到，你们到底怎么回事"),
+    ("AGENT", "非常抱歉，我马上帮您查一下物流"),
+    ("CUSTOMER", "退款申请了十天还没到账，太气人了"),
+    ("AGENT", "我已经帮您加急处理"),
+    ("CUSTOMER", "my order is late again and nobody answers"),
+    ("CUSTOMER", "好吧，谢谢"),
+)
+
+
+def live_call(server: ServerProc, channel: grpc.Channel, utterances: int, tag: str) -> dict:
+    """One live call on one StreamInteraction stream, pipelined (the client sends without
+    waiting for replies, as a CTI bridge relays ASR): time and server CPU per utterance."""
+    stub = voc_pb2_grpc.VocStub(channel)
+
+    def messages():
+        for i in range(utterances):
+            speaker, text = CALL_TEXTS[i % len(CALL_TEXTS)]
+            yield utterance_message(
+                f"bench-call-{tag}", text, customer_id="C0001", agent_id="A001", speaker=speaker
+            )
+
+    cpu0 = tree_cpu_s(server.proc.pid)
+    t0 = time.perf_counter()
+    replies = sum(1 for _ in stub.StreamInteraction(messages(), timeout=120))
+    elapsed = time.perf_counter() - t0
+    cpu = tree_cpu_s(server.proc.pid) - cpu0
+    return {
+        "replies": replies,
+        "us_per_utterance": elapsed * 1e6 / max(1, replies),
+        "server_cpu_us_per_utterance": cpu * 1e6 / max(1, replies),
+    }
+
+
+def tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process and every live descendant (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat[1])
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        for child, its_parent in parents.items():
+            if its_parent == parent and child not in tree:
+                tree.add(child)
+                frontier.append(child)
+    return sum(load.proc_cpu_s(p) or 0.0 for p in tree)
+
 
 def measure(
     server: ServerProc,
@@ -213,15 +279,17 @@ def measure(
         target=server.target,
         mode="closed",
         concurrency=phase.concurrency,
-        duration_s=duration_s,
+        duration_s=0.2,
         requests=1_000_000,
-        warmup_s=0.2,
         seed=seed,
         mix=dict(phase.mix),
         customers=customers,
-        server_pid=server.proc.pid,
     )
-    result = load.run_load(cfg, channel)
+    load.run_load(cfg, channel)  # warm-up, not measured
+    # the server's CPU is that of its whole process tree: its workers and trigger owner
+    cpu0 = tree_cpu_s(server.proc.pid)
+    result = load.run_load(replace(cfg, duration_s=duration_s), channel)
+    result.server_cpu_s = tree_cpu_s(server.proc.pid) - cpu0
     summary = load.result_dict(result)
     for rpc in summary["rpcs"].values():
         rpc.pop("hdr")  # the merged histograms are kept instead
@@ -329,6 +397,24 @@ def analyse(
     return {"latency": latency, "throughput": throughput, "budgets": budgets}
 
 
+def analyse_call(calls: Mapping[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """The pipelined live call: per-round ratios real / empty (echo) and their medians."""
+    times = [
+        ratio(r["us_per_utterance"], e["us_per_utterance"])
+        for e, r in zip(calls["empty"], calls["real"], strict=True)
+    ]
+    return {
+        name: {
+            "us_per_utterance": med([c["us_per_utterance"] for c in calls[name]]),
+            "utterances_per_s": med([1e6 / c["us_per_utterance"] for c in calls[name]]),
+            "server_cpu_us_per_utterance": med(
+                [c["server_cpu_us_per_utterance"] for c in calls[name]]
+            ),
+        }
+        for name in ("empty", "real")
+    } | {"ratio": med(times), "ratio_range": spread(times)}
+
+
 def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     lines = [
         "# vocscore under load: real server vs an empty gRPC handler (same run)",
@@ -336,6 +422,7 @@ def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
         f"{meta['rounds']} rounds of {meta['duration_s']:g} s per phase and server; figures are "
         "medians over rounds of the ratio real / empty measured in the same round (range in "
         f"brackets). Servers: separate processes, {meta['threads']} threads each, loopback; "
+        f"real server with --workers {meta['workers']} (0: one per core plus the trigger owner); "
         f"store: {meta['profiles']:,} profiles ({DEMO_CUSTOMERS:,} with demo history). Client: one "
         f"Python process (this one), one channel per server. Host: {meta['cpus']} CPUs.",
         "",
@@ -374,6 +461,21 @@ def report(analysis: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
             f"{fmt(t['empty_server_cpu_us_per_call'])} | {fmt(t['real_server_cpu_us_per_call'])} | "
             f"{fmt(t['cpu_ratio'], '.2f')}x | {fmt(t['client_cpu_us_per_call'])} | {t['real_errors'] or '-'} |"
         )
+    call = analysis["live_call"]
+    lines += [
+        "",
+        f"## A live call: one StreamInteraction stream, {meta['call']:,} utterances pipelined",
+        "",
+        "| server | us per utterance | utterances/s | server CPU us/utterance |",
+        "| --- | ---: | ---: | ---: |",
+        *(
+            f"| {name} | {fmt(call[name]['us_per_utterance'])} | "
+            f"{fmt(call[name]['utterances_per_s'])} | "
+            f"{fmt(call[name]['server_cpu_us_per_utterance'])} |"
+            for name in ("empty", "real")
+        ),
+        f"| ratio real / empty echo | {fmt(call['ratio'], '.2f')}x ({call['ratio_range']}) | | |",
+    ]
     lines += [
         "",
         "The client is Python too and spends about as much CPU per call as the empty server, so on "
@@ -417,13 +519,14 @@ def run(args: argparse.Namespace) -> int:
         p.name: {"empty": [], "real": []} for p in plan
     }
     seq_hists: dict[str, dict[str, HdrHistogram]] = {"empty": {}, "real": {}}
+    calls: dict[str, list[dict[str, Any]]] = {"empty": [], "real": []}
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vocscore-bench-") as tmp:
         servers: dict[str, ServerProc] = {}
         channels: dict[str, grpc.Channel] = {}
         try:
             servers["empty"] = start_empty(out, threads)
-            servers["real"] = start_real(out, Path(tmp) / "store")
+            servers["real"] = start_real(out, Path(tmp) / "store", args.workers)
             upserted = load_profiles(servers["real"].target, args.profiles, args.seed)
             print(
                 f"servers up in {time.monotonic() - t0:.1f} s (empty :{servers['empty'].port}, "
@@ -446,6 +549,10 @@ def run(args: argparse.Namespace) -> int:
                         if phase.concurrency == 1:
                             for rpc, hist in hists.items():
                                 seq_hists[name].setdefault(rpc, load.new_histogram()).add(hist)
+                for name in order:
+                    calls[name].append(
+                        live_call(servers[name], channels[name], args.call, f"{round_no}")
+                    )
                 print(f"round {round_no + 1}/{args.rounds} done", file=sys.stderr)
         finally:
             for channel in channels.values():
@@ -453,12 +560,15 @@ def run(args: argparse.Namespace) -> int:
             for server in servers.values():
                 server.stop()
     analysis = analyse(runs, plan)
+    analysis["live_call"] = analyse_call(calls)
     meta = {
         "rounds": args.rounds,
         "duration_s": args.duration,
         "concurrency": args.concurrency,
         "threads": threads,
         "profiles": args.profiles,
+        "workers": args.workers,
+        "call": args.call,
         "seed": args.seed,
         "cpus": os.cpu_count(),
         "elapsed_s": round(time.monotonic() - t0, 1),
@@ -491,6 +601,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="closed-loop workers")
     parser.add_argument("--profiles", type=int, default=5000, help="customers in the store")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--call", type=int, default=2000, help="utterances of the pipelined live call per round"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="server processes of the real server (default 0: the server's default, one per "
+        "core plus the trigger owner; 1: one process)",
+    )
     parser.add_argument("--quick", action="store_true", help="short run (under a minute)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a budget is not met")
     args = parser.parse_args(argv)

@@ -50,8 +50,9 @@ def _service(path: Path, scoring: Engine, sync: bool) -> VocService:
     cfg = _config(path, sync)
     clock = lambda: time.time_ns() // 1_000_000  # noqa: E731
     store = Store(path, map_size_mb=256, sync=sync)
-    service = VocService(cfg, store, scoring, clock=clock)
-    service.attach_triggers(TriggerEngine.open(cfg, store, scoring, clock))
+    service = VocService(
+        cfg, store, scoring, clock, triggers=TriggerEngine.open(cfg, store, scoring, clock)
+    )
     return service
 
 

@@ -25,6 +25,7 @@ from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 import kernels
 from clients.pb import admin_pb2, admin_pb2_grpc, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
+from server import records
 from server.auth import AuthInterceptor, is_loopback, load_tokens
 from server.board import Board, BoardParams
 from server.config import Config, ConfigError, load_config
@@ -36,8 +37,9 @@ from server.gateway import Gateway, GatewayParams
 from server.interactions import Interactions
 from server.interceptors import ErrorInterceptor, WrappedRegistration
 from server.metrics import MetricsHttp, ServerMetrics
+from server.node import RELOAD_SIGNAL, Node
 from server.profiles import DAY_MS
-from server.service import VocService
+from server.service import VocService, wall_ms
 from server.servicers import AdminServicer, VocServicer
 from server.sla import SlaParams
 from server.store import Store
@@ -45,9 +47,10 @@ from server.streams import StreamLimits, StreamPools
 from server.tls import server_credentials
 from server.triggers import TriggerEngine
 from server.workers import (
-    ForwardedTriggerRpcs,
     OwnerServicer,
     RemoteTriggers,
+    WorkerVocServicer,
+    children_of,
     internal_token,
     run_workers,
 )
@@ -124,6 +127,7 @@ class Running:
     store: Store
     service: VocService
     health: health.HealthServicer
+    node: Node
     stopped: threading.Event = field(default_factory=threading.Event)
     metrics: ServerMetrics | None = None
     metrics_http: MetricsHttp | None = None
@@ -157,10 +161,7 @@ class Running:
         """SIGHUP: the lexicons, then the tokens of the config file (TLS certificate files are
         re-read by themselves at the next handshake after they change). A failure is logged and
         the current version kept."""
-        try:
-            self.service.engine.reload()
-        except ValueError as exc:
-            log.error("lexicon reload failed, keeping the current version: %s", exc)
+        self.node.follow_reload(force=True)
         if not self.auth or self.cfg.source == "defaults":
             return
         try:
@@ -182,7 +183,8 @@ class Running:
         # one budget for the whole drain: calls in flight, then streams, then live interactions
         deadline = time.monotonic() + grace
         self.health.enter_graceful_shutdown()
-        self.service.triggers.stop()  # ends trigger streams now rather than after the grace
+        triggers = self.service.triggers
+        triggers.end_streams()  # ends trigger streams now rather than after the grace
         self.server.stop(grace).wait()
         if self.pools is not None:
             # cancelled streams still run their `finally` (ending their interactions) on pool
@@ -196,6 +198,8 @@ class Running:
             self.metrics.close()
         # live interactions are written out in batches; at least a moment even past the grace
         self.service.interactions.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
+        # after every call and stream: their trend signals are queued, and delivered here
+        triggers.stop(max(STREAM_DRAIN_MIN_S, deadline - time.monotonic()))
         if self.gateway is not None:
             self.gateway.stop()
         if self.board is not None:
@@ -304,29 +308,32 @@ def build_server(
     except ValueError as exc:
         store.close()
         raise StartupError(f"lexicons: {exc}") from exc
-    service = VocService(cfg, store, engine)
+    clock = wall_ms
+    triggers: TriggerEngine | RemoteTriggers
     try:
         log.info("kernels ready in %.3f s", kernels.warmup())
         if role == "worker":
-            remote = RemoteTriggers(cfg, store, owner_target, secret if auth else "")
-            remote.wait_for_owner(60.0)
-            service.attach_triggers(remote)
+            triggers = RemoteTriggers(cfg, store, owner_target, secret if auth else "")
+            triggers.wait_for_owner(60.0)
         else:
-            service.attach_triggers(TriggerEngine.open(cfg, store, engine, service.clock))
+            triggers = TriggerEngine.open(cfg, store, engine, clock)
+        # one process per node sweeps idle interactions and writes the live ones out at the
+        # stop: the only one, or the trigger owner (stopped after every worker)
+        interactions = Interactions.from_config(
+            cfg, store, engine, clock=clock, signals=triggers.observe, keeper=role != "worker"
+        )
     except (ConfigError, VocError) as exc:
         store.close()
         raise StartupError(str(exc)) from exc
-    interactions = Interactions.from_config(service)
-    service.interactions = interactions
-    service.live_emotion = interactions.live_emotion
-    service.live_threat = interactions.live_threat
+    service = VocService(cfg, store, engine, clock, triggers=triggers, interactions=interactions)
+    node = Node(store, engine, role, clock, siblings=lambda: children_of(os.getppid()))
     interactions.start()
     # every open stream holds a thread: streams get pools of their own (server/streams.py)
     pools = StreamPools(
         StreamLimits(
             unary_threads=cfg.server.threads,
             live=interactions.limits.max_streams,
-            watch=service.triggers.params.reports.max_watchers,
+            watch=triggers.params.reports.max_watchers,
             idle_s=cfg.server.stream_idle_s,
         )
     )
@@ -342,15 +349,14 @@ def build_server(
     registry = WrappedRegistration(
         server, [*wrappers, pools.wrap_method, ErrorInterceptor().wrap_method], place=pools.place
     )
-    if role == "worker":
-        servicer = type("WorkerVocServicer", (ForwardedTriggerRpcs, VocServicer), {})(service)
-        servicer.remote = service.triggers
+    if isinstance(triggers, RemoteTriggers):
+        servicer: VocServicer = WorkerVocServicer(service, triggers)
     else:
         servicer = VocServicer(service)
     voc_pb2_grpc.add_VocServicer_to_server(servicer, registry)
     if role == "owner":
         internal_pb2_grpc.add_OwnerServicer_to_server(OwnerServicer(service), registry)
-    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service), registry)
+    admin_pb2_grpc.add_AdminServicer_to_server(AdminServicer(service, node), registry)
     health_pb2_grpc.add_HealthServicer_to_server(hs, registry)
     reflection.enable_server_reflection(
         (
@@ -398,8 +404,19 @@ def build_server(
             ops_board.stop()
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
-    running = Running(server, port, cfg, store, service, hs, metrics=metrics, pools=pools)
-    running.auth, running.extra_tokens = checkers, extra_tokens
+    running = Running(
+        server,
+        port,
+        cfg,
+        store,
+        service,
+        hs,
+        node,
+        metrics=metrics,
+        pools=pools,
+        auth=checkers,
+        extra_tokens=extra_tokens,
+    )
     if role != "worker":  # one process prunes the shared store and delivers triggers
         threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
         if delivery.routes:
@@ -423,6 +440,7 @@ def build_server(
                 '(set [metrics] listen, VOC_METRICS_LISTEN, or "" to turn it off)'
             ) from exc
     server.start()
+    node.record(store.counter(records.RELOAD_COUNTER))
     running.set_serving(True)
     log.info(
         "serving",
@@ -498,9 +516,15 @@ def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any)
     def on_reload(signum: int, _frame: Any) -> None:
         threading.Thread(target=running.reload, name="reload").start()
 
+    def on_node_reload(signum: int, _frame: Any) -> None:
+        # another process took a reload RPC: follow it, unless this one took it
+        follow = functools.partial(running.node.follow_reload, force=False)
+        threading.Thread(target=follow, name="reload").start()
+
     signal.signal(signal.SIGTERM, on_stop)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
+    signal.signal(RELOAD_SIGNAL, on_node_reload)
     if early_stop.is_set():
         on_stop(signal.SIGTERM, None)
     while not running.stopped.wait(0.5):

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from server import records
 from server.config import StoreConfig
 from server.errors import AlreadyExists, InvalidArgument
 from server.privacy import mask_pii
@@ -137,7 +138,7 @@ def record_feedback(
         )
     masked = mask_pii(fb.text)
     fingerprint = _fingerprint(fb)
-    idem_key = b"f:" + fb.feedback_id.encode()
+    idem_key = records.feedback_idem_key(fb.feedback_id)
     stored = {
         "v": SCHEMA_VERSION,
         "id": fb.feedback_id,
@@ -300,7 +301,7 @@ def prune_idempotency(store: Store, older_than_ms: int, batch: int = 2000) -> in
             while ok and seen < batch:
                 key = cur.key()
                 seen += 1
-                if key[:2] in (b"f:", b"i:"):
+                if key[:2] in (records.FEEDBACK_IDEM, records.INTERACTION_IDEM):
                     record = orjson.loads(cur.value())
                     if record.get("at", record.get("t", 0)) < older_than_ms:
                         cur.delete()  # moves to the next key, or off the end

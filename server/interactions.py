@@ -1,25 +1,35 @@
-"""Live interactions: bounded in memory, scored utterance by utterance, written to the profile
-when they end, when their stream closes, or when they go idle."""
+"""Live interactions: running state shared by every process of the host (a LiveTable), scored
+utterance by utterance by any worker, written to the profile when they end, when their stream
+closes, or when they go idle."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
+import secrets
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from server import records
 from server.card import CardEmotion
-from server.config import build_section
-from server.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
+from server.config import Config, build_section
+from server.engine import Engine
+from server.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from server.live import InteractionState, InteractionSummary, LiveParams, TopicSeen
 from server.privacy import mask_pii
 from server.profiles import add_event, check_event_time, check_id, load_for_update, put_profile
 from server.scoring import Analysis, Emotion, Typing, Voice
-from server.store import SCHEMA_VERSION, WriteTxn
+from server.state import KEEP, LiveTable
+from server.store import Store, WriteTxn
 
 log = logging.getLogger(__name__)
 SPEAKERS = ("CUSTOMER", "AGENT")
@@ -61,26 +71,11 @@ class EndedInteraction:
     summary: InteractionSummary
 
 
-@dataclass(slots=True)
-class LiveInteraction:
-    interaction_id: str
-    customer_id: str
-    agent_id: str
-    state: InteractionState
-    touched_ms: int
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    snippet: str = ""
-    customer_spoke: bool = False
-    gone: bool = False  # written out (its record committed): a new part starts on next use
-    ended: EndedInteraction | None = None  # what End stored, for Ends that waited on it
-    threat: str = ""  # the customer's first escalation threat, for the card
-
-
 @dataclass(frozen=True, slots=True)
 class InteractionLimits:
     """The [live] limits; the emotion weights of the running state are in LiveParams."""
 
-    max_live: int = 20_000  # held in memory; past it the least recently active are written out
+    max_live: int = 20_000  # live at once; past it the least recently active are written out
     idle_s: float = 600.0
     sweep_s: float = 5.0
     max_streams: int = 6_000  # open StreamInteraction streams, one thread each (bench.streams)
@@ -112,28 +107,99 @@ def check_utterance(
     return UtteranceIn(iid, cid, aid, u.speaker, u.channel, u.text, ts, u.locale, u.typing, u.voice)
 
 
+class EmbeddedLiveTable:
+    """LiveTable on the host's live store (Store.live_beside): every worker process of the
+    host reads and updates the same records."""
+
+    def __init__(self, live: Store) -> None:
+        self.live = live
+
+    def get(self, interaction_id: str) -> dict[str, Any] | None:
+        return self.live.get("live", records.live_key(interaction_id))
+
+    def update(self, interaction_id: str, step: Callable[[dict | None], tuple[Any, Any]]) -> Any:
+        return self.update_many([interaction_id], lambda _iid, record: step(record))[0]
+
+    def update_many(
+        self, interaction_ids: list[str], step: Callable[[str, dict | None], tuple[Any, Any]]
+    ) -> list[Any]:
+        def work(tx: WriteTxn) -> list[Any]:
+            results = []
+            for iid in interaction_ids:
+                key = records.live_key(iid)
+                before = tx.get("live", key)
+                record, result = step(iid, before)
+                if record is None:
+                    if before is not None:
+                        tx.delete("live", key)
+                elif record is not KEEP:
+                    tx.put("live", key, record)
+                results.append(result)
+            return results
+
+        return self.live.write(work)
+
+    def records(self) -> list[tuple[str, dict[str, Any]]]:
+        return [(k.decode(), r) for k, r in self.live.scan("live", limit=1 << 30)]
+
+    def __len__(self) -> int:
+        return self.live.entries("live")
+
+
+class _Busy(Exception):
+    """The interaction is being written out or ended by someone else right now."""
+
+
+class _Full(Exception):
+    """A new interaction found the live table at its cap."""
+
+
+LEASE_MS = 10_000  # a writer that died holding an interaction frees it after this long
+_BUSY_SLEEP_S = 0.001
+
+
 class Interactions:
-    """The live interactions of this process, least recently used first; thread-safe.
+    """Live interactions, scored utterance by utterance by any process, written to the profile
+    when they end; thread- and process-safe.
 
-    One life per interaction_id: EndInteraction (or the close of its stream) ends it for good;
-    scoring it afterwards is refused with FAILED_PRECONDITION and a second End returns the
-    summary stored by the first. Each interaction has a lock held from the update of its state
-    to the commit of its write, so End and ScoreUtterance racing give one stored summary with
-    every utterance acknowledged before the End. Writing out is not ending: at the live cap the
-    least recently active interactions, when idle past `idle_s` the idle ones, and on shutdown
-    all of them are written in batches (one transaction each) and dropped from memory; a later
-    utterance on such an id goes on in a new live part, and its write (or End) merges into the
-    stored summary. A live interaction leaves memory only after its write has committed, so a
-    failed write loses nothing and the next try writes it.
+    The running state of each interaction is in a LiveTable shared by every worker process, so
+    the utterances of one call may arrive through any connection and any worker and score as in
+    one process. One life per interaction_id: EndInteraction (or the close of its stream) ends
+    it for good; scoring it afterwards is refused with FAILED_PRECONDITION and a second End
+    returns the summary stored by the first. Ending or writing out first takes a lease on the
+    record (in the same atomic update that reads the state it writes), so an utterance either
+    lands before it and is in the written summary, or waits for the write and then is refused
+    (ended) or opens a new part (written out). Writing out is not ending: at the live cap the
+    least recently active, when idle past `idle_s` the idle ones, and at the node's stop all of
+    them are written in batches; a later utterance goes on in a new live part, merged into the
+    stored summary by its own write or End. A failed write leaves every record live.
 
-    Lock order: the table lock is never held while waiting for an interaction's lock.
+    `keeper`: this process sweeps idle interactions and writes every live one out when it
+    stops (one process per node: the only one, or the trigger owner, which stops last).
     """
 
-    def __init__(self, service: Any, params: LiveParams, limits: InteractionLimits) -> None:
-        self.service = service
+    def __init__(
+        self,
+        cfg: Config,
+        store: Store,
+        engine: Engine,
+        table: LiveTable,
+        params: LiveParams,
+        limits: InteractionLimits,
+        *,
+        clock: Callable[[], int],
+        signals: Callable[..., list[dict[str, Any]]] | None = None,
+        keeper: bool = True,
+    ) -> None:
+        self.cfg = cfg
+        self.store = store
+        self.engine = engine
+        self.table = table
         self.params = params
         self.limits = limits
-        self._live: OrderedDict[str, LiveInteraction] = OrderedDict()
+        self.clock = clock
+        self.signals = signals
+        self.keeper = keeper
         self._lock = threading.Lock()
         self._streams = 0
         self._stop = threading.Event()
@@ -142,42 +208,69 @@ class Interactions:
         )
 
     @classmethod
-    def from_config(cls, service: Any) -> Interactions:
-        table = dict(service.cfg.live)
-        limit_keys = {k: table.pop(k) for k in list(table) if k in InteractionLimits.__slots__}
+    def from_config(
+        cls,
+        cfg: Config,
+        store: Store,
+        engine: Engine,
+        *,
+        clock: Callable[[], int],
+        signals: Callable[..., list[dict[str, Any]]] | None = None,
+        keeper: bool = True,
+        table: LiveTable | None = None,
+    ) -> Interactions:
+        """Over the embedded table beside `store` unless given one."""
+        table_cfg = dict(cfg.live)
+        limit_keys = {
+            k: table_cfg.pop(k) for k in list(table_cfg) if k in InteractionLimits.__slots__
+        }
+        if table is None:
+            table = EmbeddedLiveTable(store.live())
         return cls(
-            service,
-            build_section("live", LiveParams, table),
+            cfg,
+            store,
+            engine,
+            table,
+            build_section("live", LiveParams, table_cfg),
             build_section("live", InteractionLimits, limit_keys),
+            clock=clock,
+            signals=signals,
+            keeper=keeper,
         )
 
     def start(self) -> None:
-        self._sweeper.start()
+        if self.keeper:
+            self._sweeper.start()
 
     def stop(self, timeout_s: float | None = None) -> int:
-        """Writes every live interaction out (a restart loses no topics), in batches, within
-        `timeout_s` (default [server] grace_s); returns how many were written."""
+        """The keeper writes every live interaction out (a restart loses no topics), in
+        batches, within `timeout_s` (default [server] grace_s); returns how many were written.
+        Other processes leave them to the keeper."""
         self._stop.set()
-        if timeout_s is None:
-            timeout_s = self.service.cfg.server.grace_s
-        deadline = time.monotonic() + timeout_s
-        with self._lock:
-            pending = list(self._live.values())
         written = 0
-        for start in range(0, len(pending), _BATCH):
-            if time.monotonic() > deadline:
-                break
-            try:
-                written += self._write_out(pending[start : start + _BATCH], wait=True)
-            except Exception:  # noqa: BLE001 - the rest may still be written
-                log.exception("writing live interactions at shutdown failed")
-        left = len(self._live)
-        if left:
-            log.warning("%d live interactions not written within %.1f s", left, timeout_s)
+        try:
+            if self.keeper:
+                if timeout_s is None:
+                    timeout_s = self.cfg.server.grace_s
+                deadline = time.monotonic() + timeout_s
+                pending = [iid for iid, _ in self.table.records()]
+                for start in range(0, len(pending), _BATCH):
+                    if time.monotonic() > deadline:
+                        break
+                    try:
+                        written += self._write_out(pending[start : start + _BATCH])
+                    except Exception:  # noqa: BLE001 - the rest may still be written
+                        log.exception("writing live interactions at shutdown failed")
+                left = len(self.table)
+                if left:
+                    log.warning("%d live interactions not written within %.1f s", left, timeout_s)
+        finally:
+            if self._sweeper.is_alive():
+                self._sweeper.join(5)
         return written
 
     def __len__(self) -> int:
-        return len(self._live)
+        return len(self.table)
 
     # -- streams ---------------------------------------------------------------------------
 
@@ -195,142 +288,153 @@ class Interactions:
 
     # -- scoring ---------------------------------------------------------------------------
 
-    def _get(self, u: UtteranceIn, now_ms: int) -> LiveInteraction:
-        """The live interaction of u, opened if need be; at the cap the least recently active
-        are written out first."""
-        for _ in range(8):
-            with self._lock:
-                live = self._live.get(u.interaction_id)
-                if live is not None and not live.gone:
-                    self._live.move_to_end(u.interaction_id)
-                    if u.customer_id and live.customer_id and u.customer_id != live.customer_id:
-                        raise InvalidArgument(
-                            "customer_id",
-                            f"interaction {u.interaction_id!r} belongs to another customer",
-                        )
-                    if u.speaker == "CUSTOMER" and not (u.customer_id or live.customer_id):
-                        raise _no_customer()
-                    live.customer_id = live.customer_id or u.customer_id
-                    live.agent_id = live.agent_id or u.agent_id
-                    live.touched_ms = now_ms
-                    return live
-                if len(self._live) < self.limits.max_live:
-                    # read under the table lock: an End removes its interaction only after its
-                    # record committed, so a miss here sees that record
-                    stored = self.service.store.get("idem", _key(u.interaction_id))
-                    if stored is not None and stored.get("ended", True):
-                        raise _ended(u.interaction_id)
-                    if stored and u.customer_id and u.customer_id != stored["customer"]:
-                        raise InvalidArgument(
-                            "customer_id",
-                            f"interaction {u.interaction_id!r} belongs to another customer",
-                        )
-                    customer = u.customer_id or (stored["customer"] if stored else "")
-                    if u.speaker == "CUSTOMER" and not customer:
-                        raise _no_customer()
-                    live = LiveInteraction(
-                        u.interaction_id,
-                        customer,
-                        u.agent_id,
-                        InteractionState(self.params),
-                        now_ms,
-                    )
-                    self._live[u.interaction_id] = live
-                    return live
-                oldest = list(itertools.islice(self._live.values(), _evict_batch(self.limits)))
-            self._write_out(oldest, wait=False)
-        raise ResourceExhausted(
-            f"more than {self.limits.max_live} live interactions, and none could be written out"
-        )
+    def _opened(self, u: UtteranceIn, now_ms: int) -> dict[str, Any]:
+        """The record of a new live part of u's interaction (checked against its stored
+        record: an ended one is refused)."""
+        stored = self.store.get("idem", records.interaction_key(u.interaction_id))
+        if stored is not None and stored.get("ended", True):
+            raise _ended(u.interaction_id)
+        if stored and u.customer_id and u.customer_id != stored["customer"]:
+            raise _other_customer(u.interaction_id)
+        customer = u.customer_id or (stored["customer"] if stored else "")
+        if u.speaker == "CUSTOMER" and not customer:
+            raise _no_customer()
+        state = InteractionState(self.params).to_record()
+        return records.live_record(customer, u.agent_id, now_ms, state, secrets.token_hex(6))
+
+    def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
+        """Whether the interaction's stored record already holds this live part."""
+        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        return stored is not None and stored.get("part") == record["p"]
 
     def score(self, u: UtteranceIn) -> UtteranceResult:
-        svc = self.service
-        s = svc.cfg.server
-        now = svc.clock()
+        s = self.cfg.server
+        now = self.clock()
         u = check_utterance(
             u, now_ms=now, max_id_chars=s.max_id_chars, max_text_chars=s.max_text_chars
         )
-        scoring = svc.engine.current
+        scoring = self.engine.current
         analysis = scoring.analyzer.analyze(u.text, u.typing, u.voice)
-        while True:
-            live = self._get(u, now)
-            with live.lock:
-                if live.gone:  # ended or written out since the lookup: look again
-                    continue
-                emotion, escalation = live.state.update(analysis, u.speaker, u.ts_ms)
-                if u.speaker == "CUSTOMER":
-                    live.customer_spoke = True
-                    if analysis.escalation and not live.threat:
-                        live.threat = analysis.escalation
-                if u.speaker == "CUSTOMER" and analysis.topics and not live.snippet:
-                    live.snippet = mask_pii(u.text)[:200]
-                break
+        customer_words = u.speaker == "CUSTOMER"
+
+        def step(record: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+            if record is None:
+                if self._at_cap():
+                    raise _Full
+                record = self._opened(u, now)
+            elif _leased(record):
+                raise _Busy
+            elif record["lease"] and self._written(u.interaction_id, record):
+                record = self._opened(u, now)  # a writer died after writing it: a new part
+            else:
+                record["lease"] = 0  # a writer died before writing it: it goes on
+                if u.customer_id and record["c"] and u.customer_id != record["c"]:
+                    raise _other_customer(u.interaction_id)
+                if customer_words and not (u.customer_id or record["c"]):
+                    raise _no_customer()
+                record["c"] = record["c"] or u.customer_id
+                record["a"] = record["a"] or u.agent_id
+            record["t"] = now
+            state = InteractionState.from_record(self.params, record["st"])
+            emotion, escalation = state.update(analysis, u.speaker, u.ts_ms)
+            record["st"] = state.to_record()
+            if customer_words:
+                record["cs"] = True
+                if analysis.escalation and not record["th"]:
+                    record["th"] = analysis.escalation
+                if analysis.topics and not record["sn"]:
+                    record["sn"] = mask_pii(u.text)[:200]
+            return record, (emotion, escalation)
+
+        emotion, escalation = self._retry(u.interaction_id, step)
         triggers: tuple[dict[str, Any], ...] = ()
-        if u.speaker == "CUSTOMER" and (analysis.topics or analysis.combos):
-            observe = getattr(svc, "observe_utterance", None)
-            if observe is not None:
-                complaints = [t.topic for t in analysis.topics if t.polarity == "complaint"]
-                triggers = tuple(
-                    observe(
-                        complaints,
-                        list(analysis.combos),
-                        u.ts_ms,
-                        u.customer_id,
-                        u.agent_id or live.agent_id,
-                    )
-                )
+        if customer_words and self.signals is not None and (analysis.topics or analysis.combos):
+            # complaint topics and entity+symptom combos feed the trend counters
+            complaints = [t.topic for t in analysis.topics if t.polarity == "complaint"]
+            fired = self.signals(complaints, analysis.combos, u.ts_ms, u.customer_id, now_ms=now)
+            triggers = tuple(fired)
         return UtteranceResult(
             u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
         )
 
+    def _retry(self, interaction_id: str, step: Callable) -> Any:
+        """Runs one update of the interaction, waiting while another process writes it, and
+        making room at the live cap. A writer holds an interaction for one store commit; one
+        that died holding it frees it after LEASE_MS."""
+        deadline = time.monotonic() + 2 * LEASE_MS / 1000
+        while time.monotonic() < deadline:
+            try:
+                return self.table.update(interaction_id, step)
+            except _Busy:
+                time.sleep(_BUSY_SLEEP_S)
+            except _Full:
+                if not self._make_room():
+                    raise ResourceExhausted(
+                        f"more than {self.limits.max_live} live interactions, and none could "
+                        "be written out"
+                    ) from None
+        raise Unavailable(
+            f"interaction_id: {interaction_id!r} is being written by another process; retry"
+        )
+
+    def _at_cap(self) -> bool:
+        return len(self.table) >= self.limits.max_live
+
+    def _make_room(self) -> int:
+        """Writes out the least recently active batch of interactions."""
+        oldest = sorted(self.table.records(), key=lambda item: item[1]["t"])
+        batch = [iid for iid, record in oldest if not _leased(record)][: _evict_batch(self.limits)]
+        return self._write_out(batch)
+
     def live_threat(self, interaction_id: str) -> str:
         """The customer's first escalation threat in a live interaction, "" when none."""
-        live = self._live.get(interaction_id)
-        return live.threat if live is not None else ""
+        record = self.table.get(interaction_id)
+        return record["th"] if record is not None else ""
 
     def live_emotion(self, interaction_id: str) -> CardEmotion | None:
-        live = self._live.get(interaction_id)
-        if live is None or not live.customer_spoke:
+        record = self.table.get(interaction_id)
+        if record is None or not record["cs"]:
             return None
-        with live.lock:
-            e = live.state.live()
+        e = InteractionState.from_record(self.params, record["st"]).live()
         return CardEmotion(e.label, e.intensity, e.valence, e.arousal)
 
     # -- ending ----------------------------------------------------------------------------
 
     def end(self, interaction_id: str, customer_id: str = "") -> EndedInteraction:
         """Ends an interaction and writes it out; a retry returns what was written."""
-        s = self.service.cfg.server
+        s = self.cfg.server
         iid = check_id("interaction_id", interaction_id, s.max_id_chars)
         cid = check_id("customer_id", customer_id, s.max_id_chars, required=False)
         while True:
-            with self._lock:
-                live = self._live.get(iid)
-            if live is None:
+
+            def lease(record: dict[str, Any] | None) -> tuple[Any, Any]:
+                if record is None:
+                    return None, None
+                if _leased(record):
+                    raise _Busy
+                if cid and record["c"] and cid != record["c"]:
+                    raise _other_customer(iid)
+                record["lease"] = _lease_until()
+                return record, dict(record)
+
+            record = self._retry(iid, lease)
+            if record is None:
                 ended = self._end_stored(iid, cid)
-                with self._lock:
-                    again = self._live.get(iid)
-                if again is None or again.gone:
+                again = self.table.get(iid)
+                if again is None:
                     return ended
                 continue  # a new part opened while its written-out record was being ended
-            with live.lock:
-                if live.ended is not None:  # ended by another End while this one waited
-                    return live.ended
-                if live.gone:  # written out meanwhile: its record is committed
-                    continue
-                if cid and live.customer_id and cid != live.customer_id:
-                    raise InvalidArgument(
-                        "customer_id", f"interaction {iid!r} belongs to another customer"
-                    )
-                record = self.service.store.write(lambda tx, live=live: self._put(tx, live, True))
-                live.ended = _ended_from_record(record)
-                live.gone = True
-            self._forget([live])
-            return live.ended
+            try:
+                stored = self.store.write(lambda tx, r=record: self._put(tx, iid, r, True))
+            except BaseException:
+                self._release([iid])
+                raise
+            self._forget([(iid, record["p"])])
+            return _ended_from_record(stored)
 
     def _end_stored(self, iid: str, cid: str) -> EndedInteraction:
-        """End of an interaction no longer in memory: already ended, or written out."""
-        key = _key(iid)
+        """End of an interaction no longer live: already ended, or written out."""
+        key = records.interaction_key(iid)
 
         def work(tx: WriteTxn) -> dict[str, Any] | None:
             record = tx.get("idem", key)
@@ -339,101 +443,137 @@ class Interactions:
                 tx.put("idem", key, record)
             return record
 
-        record = self.service.store.get("idem", key)
+        record = self.store.get("idem", key)
         if record is not None and not record.get("ended", True):
-            record = self.service.store.write(work)
+            record = self.store.write(work)
         if record is None:
             raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
         if cid and record["customer"] and cid != record["customer"]:
-            raise InvalidArgument("customer_id", f"interaction {iid!r} belongs to another customer")
+            raise _other_customer(iid)
         return _ended_from_record(record)
 
-    def _write_out(self, lives: list[LiveInteraction], *, wait: bool) -> int:
-        """Writes these interactions (not ending them) in one transaction, then drops them
-        from memory. Without `wait` an interaction busy in another thread is skipped (it is
-        active, not idle). A failed write leaves every one of them live."""
-        taken = []
+    def _write_out(self, interaction_ids: list[str]) -> int:
+        """Writes these interactions (not ending them) in one store transaction, then drops
+        them from the live table. One that another process is writing is skipped; a failed
+        write leaves every one of them live."""
+
+        def lease(iid: str, record: dict[str, Any] | None) -> tuple[Any, Any]:
+            if record is None or _leased(record):
+                return KEEP, None
+            record["lease"] = _lease_until()
+            return record, (iid, record)
+
+        taken = [t for t in self.table.update_many(interaction_ids, lease) if t is not None]
+        if not taken:
+            return 0
         try:
-            for live in lives:
-                if live.lock.acquire(blocking=wait):
-                    if live.gone:
-                        live.lock.release()
-                    else:
-                        taken.append(live)
-            if taken:
-                self.service.store.write(lambda tx: [self._put(tx, live, False) for live in taken])
-                for live in taken:
-                    live.gone = True
-        finally:
-            for live in taken:
-                live.lock.release()
-        self._forget(taken)
+            self.store.write(lambda tx: [self._put(tx, iid, r, False) for iid, r in taken])
+        except BaseException:
+            self._release([iid for iid, _ in taken])
+            raise
+        self._forget([(iid, r["p"]) for iid, r in taken])
         return len(taken)
 
-    def _forget(self, lives: list[LiveInteraction]) -> None:
-        with self._lock:
-            for live in lives:
-                if self._live.get(live.interaction_id) is live:
-                    del self._live[live.interaction_id]
+    def _release(self, interaction_ids: list[str]) -> None:
+        """Gives back the leases of a write that failed: the records stay live."""
 
-    def _put(self, tx: WriteTxn, live: LiveInteraction, end: bool) -> dict[str, Any]:
-        """Writes one live part into the transaction (caller holds live.lock): the profile
-        event, and the interaction's record merged with any earlier part; returns the record."""
-        summary = live.state.summary()
-        now = self.service.clock()
-        key = _key(live.interaction_id)
-        record = _merge(tx.get("idem", key), live, summary, now)
+        def release(_iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is not None:
+                record["lease"] = 0
+            return record, None
+
+        self.table.update_many(interaction_ids, release)
+
+    def _forget(self, parts: list[tuple[str, str]]) -> None:
+        """Drops written parts from the live table (each only if still that part)."""
+
+        written = dict(parts)
+
+        def forget(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is not None and record["p"] == written[iid]:
+                return None, None
+            return KEEP, None
+
+        self.table.update_many(list(written), forget)
+
+    def _put(self, tx: WriteTxn, iid: str, live: dict[str, Any], end: bool) -> dict[str, Any]:
+        """Writes one live part into the store transaction: the profile event, and the
+        interaction's record merged with any earlier part; returns the record. A part already
+        merged (its writer died before dropping it) is not counted twice."""
+        summary = InteractionState.from_record(self.params, live["st"]).summary()
+        now = self.clock()
+        key = records.interaction_key(iid)
+        previous = tx.get("idem", key)
+        if previous is not None and previous.get("part") == live["p"]:
+            record = previous
+        else:
+            record = _merge(previous, iid, live, summary, now)
+            self._profile_event(tx, iid, live, summary, now)
         record["ended"] = end or record.get("ended", False)
-        if live.customer_id and summary.customer_utterance_count:
-            cfg = self.service.cfg.store
-            peak = summary.peak_emotion
-            profile = load_for_update(tx, live.customer_id, now)
-            event = {
-                "t": summary.last_update_ms or now,
-                "k": "interaction",
-                "src": live.interaction_id,
-                "tp": [[t.topic, t.polarity] for t in summary.topics if t.polarity != "neutral"],
-                "peak": [peak.label, round(peak.intensity, 3), round(peak.valence, 3)],
-                "esc": summary.escalated,
-            }
-            if live.snippet:
-                event["txt"] = live.snippet
-            add_event(
-                profile,
-                event,
-                now_ms=now,
-                history_days=cfg.history_days,
-                max_events=cfg.history_max_events,
-            )
-            if peak.label != "CALM":
-                profile["emotion"] = {
-                    "label": peak.label,
-                    "intensity": round(peak.intensity, 3),
-                    "valence": round(peak.valence, 3),
-                    "arousal": round(peak.arousal, 3),
-                    "at": event["t"],
-                }
-            put_profile(tx, profile)
         tx.put("idem", key, record)
         return record
 
+    def _profile_event(
+        self, tx: WriteTxn, iid: str, live: dict[str, Any], summary: InteractionSummary, now: int
+    ) -> None:
+        if not (live["c"] and summary.customer_utterance_count):
+            return
+        cfg = self.cfg.store
+        peak = summary.peak_emotion
+        profile = load_for_update(tx, live["c"], now)
+        event = {
+            "t": summary.last_update_ms or now,
+            "k": "interaction",
+            "src": iid,
+            "tp": [[t.topic, t.polarity] for t in summary.topics if t.polarity != "neutral"],
+            "peak": [peak.label, round(peak.intensity, 3), round(peak.valence, 3)],
+            "esc": summary.escalated,
+        }
+        if live["sn"]:
+            event["txt"] = live["sn"]
+        add_event(
+            profile,
+            event,
+            now_ms=now,
+            history_days=cfg.history_days,
+            max_events=cfg.history_max_events,
+        )
+        if peak.label != "CALM":
+            profile["emotion"] = {
+                "label": peak.label,
+                "intensity": round(peak.intensity, 3),
+                "valence": round(peak.valence, 3),
+                "arousal": round(peak.arousal, 3),
+                "at": event["t"],
+            }
+        put_profile(tx, profile)
+
     def _sweep(self) -> None:
         while not self._stop.wait(self.limits.sweep_s):
-            now = self.service.clock()
-            horizon = now - int(self.limits.idle_s * 1000)
-            with self._lock:
-                idle = list(
-                    itertools.takewhile(
-                        lambda live, horizon=horizon: live.touched_ms <= horizon,
-                        self._live.values(),
-                    )
-                )
-            for start in range(0, len(idle), _BATCH):
-                try:
-                    self._write_out(idle[start : start + _BATCH], wait=False)
-                except Exception:  # noqa: BLE001 - one bad write must not stop the sweeper
-                    log.exception("writing %d idle interactions failed", len(idle[start:]))
-                    break
+            try:
+                self.sweep()
+            except Exception:  # noqa: BLE001 - the table closes at the stop
+                if self._stop.is_set():
+                    return
+                log.exception("sweeping live interactions failed")
+
+    def sweep(self) -> int:
+        """Writes out the interactions idle past `idle_s`, and the least recently active ones
+        while more than 90% of `max_live` are live, down to 80%: a new call at the cap would
+        otherwise pay for finding them. Returns how many were written."""
+        horizon = self.clock() - int(self.limits.idle_s * 1000)
+        live = sorted(self.table.records(), key=lambda item: item[1]["t"])
+        cap = self.limits.max_live
+        excess = len(live) - int(cap * 0.8) if len(live) > cap * 0.9 else 0
+        due = [iid for i, (iid, r) in enumerate(live) if i < excess or r["t"] <= horizon]
+        written = 0
+        for start in range(0, len(due), _BATCH):
+            try:
+                written += self._write_out(due[start : start + _BATCH])
+            except Exception:  # noqa: BLE001 - one bad write must not stop the sweeper
+                log.exception("writing %d live interactions out failed", len(due[start:]))
+                break
+        return written
 
 
 _BATCH = 500  # interactions written per transaction when writing out
@@ -445,8 +585,18 @@ def _evict_batch(limits: InteractionLimits) -> int:
     return max(1, min(_BATCH, limits.max_live // 100))
 
 
-def _key(interaction_id: str) -> bytes:
-    return b"i:" + interaction_id.encode()
+def _lease_until() -> int:
+    return time.time_ns() // 1_000_000 + LEASE_MS
+
+
+def _leased(record: dict[str, Any]) -> bool:
+    return record["lease"] > time.time_ns() // 1_000_000
+
+
+def _other_customer(interaction_id: str) -> InvalidArgument:
+    return InvalidArgument(
+        "customer_id", f"interaction {interaction_id!r} belongs to another customer"
+    )
 
 
 def _no_customer() -> InvalidArgument:
@@ -461,7 +611,11 @@ def _ended(interaction_id: str) -> FailedPrecondition:
 
 
 def _merge(
-    previous: dict[str, Any] | None, live: LiveInteraction, s: InteractionSummary, now_ms: int
+    previous: dict[str, Any] | None,
+    iid: str,
+    live: dict[str, Any],
+    s: InteractionSummary,
+    now_ms: int,
 ) -> dict[str, Any]:
     """The interaction's record: this live part merged into the parts written before it."""
     topics: dict[str, list] = {}
@@ -481,21 +635,20 @@ def _merge(
     if previous and previous["peak"][2] <= peak[2]:
         peak = previous["peak"]
     ordered = sorted(topics.values(), key=lambda t: (-t[2], -t[3], t[0]))
-    return {
-        "v": SCHEMA_VERSION,
-        "id": live.interaction_id,
-        "customer": live.customer_id or (previous["customer"] if previous else ""),
-        "agent": live.agent_id or (previous["agent"] if previous else ""),
-        "at": now_ms,
-        "topics": ordered,
-        "peak": peak,
-        "utterances": s.utterance_count + (previous["utterances"] if previous else 0),
-        "customer_utterances": s.customer_utterance_count
-        + (previous["customer_utterances"] if previous else 0),
-        "escalated": s.escalated or bool(previous and previous["escalated"]),
-        "last": max(s.last_update_ms, previous["last"] if previous else 0),
-        "ended": bool(previous and previous.get("ended", True)),
-    }
+    return records.interaction_record(
+        iid,
+        live["c"] or (previous["customer"] if previous else ""),
+        live["a"] or (previous["agent"] if previous else ""),
+        now_ms,
+        ordered,
+        peak,
+        s.utterance_count + (previous["utterances"] if previous else 0),
+        s.customer_utterance_count + (previous["customer_utterances"] if previous else 0),
+        s.escalated or bool(previous and previous["escalated"]),
+        max(s.last_update_ms, previous["last"] if previous else 0),
+        bool(previous and previous.get("ended", True)),
+        live["p"],
+    )
 
 
 def _ended_from_record(r: dict[str, Any]) -> EndedInteraction:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from server.scoring import Analysis, Emotion
 
@@ -145,6 +146,48 @@ class InteractionState:
             return Emotion("CALM", 0.0, valence, self._arousal)
         label = self._neg_label if valence < 0.0 else self._pos_label
         return Emotion(label, self._intensity, valence, self._arousal)
+
+    def to_record(self) -> list[Any]:
+        """The state as plain data (for the live store); `from_record` reads it back exactly."""
+        return [
+            self._valence,
+            self._arousal,
+            self._intensity,
+            self._anger,
+            self._neg_label,
+            self._pos_label,
+            self._started,
+            self._topics,
+            list(self._peak),
+            self._utterances,
+            self._customer_utterances,
+            self._escalated,
+            self._last_ms,
+            self._last_customer_ms,
+        ]
+
+    @classmethod
+    def from_record(cls, params: LiveParams, record: list[Any]) -> InteractionState:
+        state = cls.__new__(cls)
+        state.params = params
+        (
+            state._valence,
+            state._arousal,
+            state._intensity,
+            state._anger,
+            state._neg_label,
+            state._pos_label,
+            state._started,
+            state._topics,
+            peak,
+            state._utterances,
+            state._customer_utterances,
+            state._escalated,
+            state._last_ms,
+            state._last_customer_ms,
+        ) = record
+        state._peak = Emotion(*peak)
+        return state
 
     @property
     def anger(self) -> float:

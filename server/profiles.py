@@ -7,8 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import records
 from server.errors import InvalidArgument
-from server.store import MAX_ID_BYTES, SCHEMA_VERSION, Store, WriteTxn
+from server.store import MAX_ID_BYTES, Store, WriteTxn
 
 TIERS = ("STANDARD", "VIP", "VVIP")
 LOCALES = ("zh", "en")
@@ -86,26 +87,13 @@ def check_profile(profile: ProfileIn, max_id_chars: int = 128) -> ProfileIn:
     return ProfileIn(cid, tier, profile.name.strip(), locale, dict(profile.attributes))
 
 
-def new_profile(customer_id: str, now_ms: int) -> dict[str, Any]:
-    return {
-        "v": SCHEMA_VERSION,
-        "id": customer_id,
-        "tier": "STANDARD",
-        "name": "",
-        "locale": "",
-        "attrs": {},
-        "created_ms": now_ms,
-        "updated_ms": now_ms,
-        "nps": None,
-        "csat": None,
-        "emotion": None,
-        "events": [],
-    }
+new_profile = records.profile_record  # a customer first heard of (the shape is in records)
 
 
 def load_for_update(tx: WriteTxn, customer_id: str, now_ms: int) -> dict[str, Any]:
     """The customer's record inside a write transaction, created if this is the first we hear."""
-    return tx.get("customers", customer_id.encode()) or new_profile(customer_id, now_ms)
+    key = records.customer_key(customer_id)
+    return tx.get("customers", key) or records.profile_record(customer_id, now_ms)
 
 
 def add_event(
@@ -134,7 +122,7 @@ def add_event(
 
 
 def put_profile(tx: WriteTxn, profile: dict[str, Any]) -> None:
-    tx.put("customers", profile["id"].encode(), profile)
+    tx.put("customers", records.customer_key(profile["id"]), profile)
 
 
 def upsert_profiles(store: Store, profiles: Iterable[ProfileIn], now_ms: int) -> int:

@@ -6,10 +6,10 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from server import __version__
-from server.card import Card, CardEmotion, assemble_card
+from server.card import Card, assemble_card
 from server.config import Config
 from server.engine import Engine
 from server.errors import InvalidArgument, Unavailable
@@ -22,9 +22,12 @@ from server.feedback import (
     record_feedback,
 )
 from server.profiles import ProfileIn, check_id, check_profile, upsert_profiles
+from server.state import Triggers
 from server.store import Store
 from server.trigger_rules import ReportIn, ReportOutcome, check_report
-from server.triggers import TriggerEngine
+
+if TYPE_CHECKING:
+    from server.interactions import Interactions
 
 
 def wall_ms() -> int:
@@ -42,27 +45,32 @@ class VocService:
     """Cards, feedback, dashboards and profile sync over one store and one scoring engine."""
 
     def __init__(
-        self, cfg: Config, store: Store, engine: Engine, clock: Callable[[], int] = wall_ms
+        self,
+        cfg: Config,
+        store: Store,
+        engine: Engine,
+        clock: Callable[[], int] = wall_ms,
+        *,
+        triggers: Triggers | None = None,
+        interactions: Interactions | None = None,
     ) -> None:
         self.cfg = cfg
         self.store = store
         self.engine = engine
         self.clock = clock
         self.started = time.monotonic()
-        # hooks filled by the live-scoring and trigger modules
-        self.live_emotion: Callable[[str], CardEmotion | None] = lambda _iid: None
-        self.live_threat: Callable[[str], str] = lambda _iid: ""
-        self.incidents_for: Callable[[list[str]], list[dict]] | None = None
-        self.interactions: Any = None  # server.interactions.Interactions, set by the app
-        self.triggers: TriggerEngine | None = None  # set by attach_triggers
+        self.triggers = triggers
+        self.interactions = interactions
 
     def card(self, customer_id: str, interaction_id: str, locale: str) -> Card:
         s = self.cfg.server
         cid = check_id("customer_id", customer_id, s.max_id_chars)
         iid = check_id("interaction_id", interaction_id, s.max_id_chars, required=False)
         profile = self.store.get("customers", cid.encode())
-        live = self.live_emotion(iid) if iid else None
-        threat = self.live_threat(iid) if iid else ""
+        live, threat = None, ""
+        if iid and self.interactions is not None:
+            live = self.interactions.live_emotion(iid)
+            threat = self.interactions.live_threat(iid)
         return assemble_card(
             cid,
             profile,
@@ -71,7 +79,7 @@ class VocService:
             texts=self.engine.current.lexicon,
             cfg=self.cfg.card,
             live_emotion=live,
-            incidents=self.incidents_for,
+            incidents=self.triggers.incidents_for if self.triggers is not None else None,
             escalation_phrase=threat,
         )
 
@@ -126,10 +134,6 @@ class VocService:
 
     # -- one-click reports and triggers (server/triggers.py) ------------------------------
 
-    def attach_triggers(self, triggers: TriggerEngine) -> None:
-        self.triggers = triggers
-        self.incidents_for = triggers.incidents_for
-
     def report(self, report: ReportIn) -> ReportOutcome:
         triggers = self.require_triggers()
         checked = check_report(
@@ -137,22 +141,7 @@ class VocService:
         )
         return triggers.report(checked)
 
-    def observe_utterance(
-        self,
-        topics: list[str],
-        combos: list[str] | tuple[str, ...],
-        ts_ms: int,
-        customer_id: str,
-        agent_id: str = "",
-    ) -> list[dict[str, Any]]:
-        """Feeds a customer utterance's complaint topics and combos to the trend counters;
-        returns the P1 triggers it fired."""
-        if self.triggers is None:
-            return []
-        now = self.clock()
-        return self.triggers.observe(topics, combos, ts_ms or now, customer_id, now_ms=now)
-
-    def require_triggers(self) -> TriggerEngine:
+    def require_triggers(self) -> Triggers:
         if self.triggers is None:
             raise Unavailable("triggers are not enabled on this server")
         return self.triggers

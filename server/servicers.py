@@ -10,6 +10,7 @@ from clients.pb import admin_pb2, admin_pb2_grpc, voc_pb2, voc_pb2_grpc
 from server import convert
 from server.errors import FailedPrecondition, InvalidArgument
 from server.lexicon import LexiconError
+from server.node import Node
 from server.rpc_live import LiveRpcs
 from server.rpc_triggers import TriggerRpcs
 from server.service import VocService
@@ -46,8 +47,9 @@ class VocServicer(LiveRpcs, TriggerRpcs, voc_pb2_grpc.VocServicer):
 class AdminServicer(admin_pb2_grpc.AdminServicer):
     """The `voc.v1.Admin` service."""
 
-    def __init__(self, service: VocService) -> None:
+    def __init__(self, service: VocService, node: Node) -> None:
         self.service = service
+        self.node = node
 
     def UpsertProfiles(
         self, request_iterator: Iterator[admin_pb2.Profile], context: grpc.ServicerContext
@@ -68,7 +70,7 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
         self, request: admin_pb2.ReloadRequest, context: grpc.ServicerContext
     ) -> admin_pb2.ReloadReply:
         try:
-            lexicon = self.service.engine.reload().lexicon
+            lexicon = self.node.reload().lexicon
         except LexiconError as exc:  # the message starts with FILE:LINE
             current = self.service.engine.current.lexicon.version
             raise FailedPrecondition(
@@ -79,4 +81,14 @@ class AdminServicer(admin_pb2_grpc.AdminServicer):
     def GetStats(
         self, request: admin_pb2.StatsRequest, context: grpc.ServicerContext
     ) -> admin_pb2.Stats:
-        return admin_pb2.Stats(**self.service.stats())
+        processes = [
+            admin_pb2.ProcessState(
+                pid=p["pid"],
+                role=p["role"],
+                lexicon_version=p["version"],
+                reload_seq=p["seq"],
+                loaded_ms=p["at"],
+            )
+            for p in self.node.processes()
+        ]
+        return admin_pb2.Stats(**self.service.stats(), processes=processes)

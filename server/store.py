@@ -13,11 +13,12 @@ import lmdb
 import orjson
 
 from server.errors import StoreFullError, StoreUnavailableError
+from server.records import SCHEMA_VERSION  # the store's schema (the records' shapes)
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 DATABASES = ("customers", "agents", "idem", "reports", "triggers", "meta", "outbox")
+LIVE_DATABASES = ("live", "meta")  # the live store: running state of live interactions
 MAX_KEY_BYTES = 511  # LMDB's key limit (Environment.max_key_size() of the default build)
 # Ids become keys behind at most this many bytes of prefix (the reports journal's big-endian
 # time; "i:", "r:", "f:" are shorter), so an id of MAX_ID_BYTES in UTF-8 fits every key.
@@ -49,7 +50,7 @@ class _ResizeGate:
     def leave(self) -> None:
         with self._cond:
             self._readers -= 1
-            if self._readers == 0:
+            if self._readers == 0 and self._resizing:  # only a resize waits for none
                 self._cond.notify_all()
 
     def exclusive(self, action: Callable[[], None]) -> None:
@@ -64,30 +65,47 @@ class _ResizeGate:
                 self._cond.notify_all()
 
 
+Change = tuple[str, bytes, bytes | None]  # (sub-database, key, value bytes or None: deleted)
+
+
 class WriteTxn:
-    """One write transaction: orjson values by sub-database name, committed as a whole or not at all."""
+    """One write transaction: orjson values by sub-database name, committed as a whole or not at all.
 
-    __slots__ = ("_txn", "_dbs")
+    With `changes`, every put and delete is also appended there (for Store's on_commit)."""
 
-    def __init__(self, txn: lmdb.Transaction, dbs: dict[str, Any]) -> None:
+    __slots__ = ("_txn", "_dbs", "_changes")
+
+    def __init__(
+        self, txn: lmdb.Transaction, dbs: dict[str, Any], changes: list[Change] | None = None
+    ) -> None:
         self._txn = txn
         self._dbs = dbs
+        self._changes = changes
 
     def get(self, db: str, key: bytes) -> Any | None:
         raw = self._txn.get(key, db=self._dbs[db])
         return None if raw is None else orjson.loads(raw)
 
     def put(self, db: str, key: bytes, value: Any, *, overwrite: bool = True) -> bool:
-        return self._txn.put(key, orjson.dumps(value), db=self._dbs[db], overwrite=overwrite)
+        raw = orjson.dumps(value)
+        done = self._txn.put(key, raw, db=self._dbs[db], overwrite=overwrite)
+        if done and self._changes is not None:
+            self._changes.append((db, key, raw))
+        return done
 
     def delete(self, db: str, key: bytes) -> bool:
-        return self._txn.delete(key, db=self._dbs[db])
+        done = self._txn.delete(key, db=self._dbs[db])
+        if done and self._changes is not None:
+            self._changes.append((db, key, None))
+        return done
 
     def incr(self, counter: str, by: int = 1) -> int:
         key = counter.encode()
         raw = self._txn.get(key, db=self._dbs["meta"])
         value = (int(raw) if raw is not None else 0) + by
         self._txn.put(key, str(value).encode(), db=self._dbs["meta"])
+        if self._changes is not None:
+            self._changes.append(("meta", key, str(value).encode()))
         return value
 
     def cursor(self, db: str) -> lmdb.Cursor:
@@ -105,7 +123,12 @@ class Store:
         max_readers: int = 1024,
         sync: bool = True,
         max_map_size_mb: int = 0,
+        databases: tuple[str, ...] = DATABASES,
+        writemap: bool = False,
+        on_commit: Callable[[list[Change]], None] | None = None,
     ) -> None:
+        """`on_commit` gets the puts and deletes of each committed write, in commit order,
+        before `write` returns (a cluster publishes them to the other nodes' read models)."""
         self.path = Path(path)
         self.max_map_bytes = min(max_map_size_mb << 20, _MAX_MAP_BYTES) or _MAX_MAP_BYTES
         try:
@@ -115,21 +138,25 @@ class Store:
             self._env = lmdb.open(
                 str(self.path),
                 map_size=min(map_size_mb << 20, self.max_map_bytes),
-                max_dbs=len(DATABASES) + 2,
+                max_dbs=len(databases) + 2,
                 max_readers=max_readers,
                 max_spare_txns=64,
                 readahead=False,
                 sync=sync,
                 metasync=sync,
+                writemap=writemap,
             )
         except (OSError, lmdb.Error) as exc:
             raise StoreUnavailableError(f"cannot open store at {self.path}: {exc}") from exc
         stale = self._env.reader_check()
         if stale:
             log.warning("cleared %d stale LMDB reader slots", stale)
-        self._dbs = {name: self._env.open_db(name.encode()) for name in DATABASES}
+        self._dbs = {name: self._env.open_db(name.encode()) for name in databases}
         self._gate = _ResizeGate()
         self._write_lock = threading.Lock()
+        self._max_readers = max_readers
+        self._on_commit = on_commit
+        self._live: Store | None = None
         self._ensure_schema()
 
     # -- reads -----------------------------------------------------------------------------
@@ -232,10 +259,14 @@ class Store:
         with self._write_lock:
             for _ in range(8):
                 adopt = False
+                changes: list[Change] | None = [] if self._on_commit is not None else None
                 self._gate.enter()
                 try:
                     with self._env.begin(write=True) as txn:
-                        return work(WriteTxn(txn, self._dbs))
+                        result = work(WriteTxn(txn, self._dbs, changes))
+                    if changes:
+                        self._on_commit(changes)  # type: ignore[misc]
+                    return result
                 except lmdb.MapFullError:
                     pass
                 except lmdb.MapResizedError:
@@ -278,8 +309,27 @@ class Store:
                 f"store at {self.path} has schema {version}; this server knows {SCHEMA_VERSION}"
             )
 
+    def live(self) -> Store:
+        """The live store beside this one, opened on first use and closed with it: a second
+        environment in its folder, shared by the processes of the host like the store, and
+        never synced (it holds state that lives for the length of a call; a clean stop writes
+        it into the store). Written through a writable memory map: no page copy per update."""
+        with self._write_lock:
+            if self._live is None:
+                self._live = Store(
+                    self.path / "live",
+                    map_size_mb=256,
+                    max_readers=self._max_readers,
+                    sync=False,
+                    databases=LIVE_DATABASES,
+                    writemap=True,
+                )
+            return self._live
+
     def sync(self) -> None:
         self._env.sync(True)
 
     def close(self) -> None:
+        if self._live is not None:
+            self._live.close()
         self._env.close()

@@ -14,6 +14,7 @@ from server.config import Config, ConfigError, build_section
 from server.errors import InvalidArgument
 from server.privacy import mask_pii
 from server.profiles import check_event_time, check_id
+from server.records import since_key, trigger_key  # noqa: F401 - the triggers db keys
 
 LEVELS = ("P0", "P1", "P2")
 STATES = ("OPEN", "ACKED", "RESOLVED")
@@ -224,14 +225,6 @@ def level_rank(level: str) -> int:
 def new_trigger_id(fired_ms: int) -> str:
     """Sortable by firing time (the triggers db key), unique by a random suffix."""
     return f"T{fired_ms:013d}-{secrets.token_hex(4)}"
-
-
-def trigger_key(trigger_id: str) -> bytes:
-    return trigger_id.encode()
-
-
-def since_key(since_ms: int) -> bytes:
-    return f"T{max(0, since_ms):013d}".encode()
 
 
 class Router:

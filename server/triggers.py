@@ -36,18 +36,19 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import orjson
 
 from kernels import DistinctWindows, hash_agent
+from server import records
 from server.config import Config
 from server.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted
 from server.hub import Hub, Subscription
 from server.metrics import trigger_fired
 from server.profiles import FUTURE_SLACK_MS
-from server.store import SCHEMA_VERSION, Store, WriteTxn
+from server.store import Store, WriteTxn
 from server.trends import TopicTrends
 from server.trigger_rules import (
     LEVELS,
@@ -60,8 +61,6 @@ from server.trigger_rules import (
     TriggerParams,
     level_rank,
     new_trigger_id,
-    since_key,
-    trigger_key,
 )
 from server.weak_signals import WeakSignals
 
@@ -116,12 +115,38 @@ def _prune(tx: WriteTxn, cutoff_ms: int) -> int:
         stale.append((key, orjson.loads(raw)["id"]))
     for key, report_id in stale:
         tx.delete("reports", key)
-        tx.delete("idem", b"r:" + report_id.encode())
+        tx.delete("idem", records.report_idem_key(report_id))
     return len(stale)
 
 
+class IncidentIndex:
+    """Open triggers by topic, for cards: replaced whole, read without a lock."""
+
+    __slots__ = ("_incidents",)
+
+    def __init__(self) -> None:
+        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+
+    def replace(self, triggers: Iterable[dict[str, Any]]) -> None:
+        """The open (not resolved) triggers now; those without topics are never shown."""
+        self._incidents = tuple(
+            (frozenset(t["topics"]), t)
+            for t in triggers
+            if t.get("state") != "RESOLVED" and t.get("topics")
+        )
+
+    def matching(self, topics: list[str]) -> list[dict[str, Any]]:
+        """Open triggers whose topics include one of `topics`."""
+        incidents = self._incidents
+        if not incidents:
+            return []
+        wanted = set(topics)
+        return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
+
+
 class TriggerEngine:
-    """Owner of the report windows, the weak signals, episodes and open triggers."""
+    """Owner of the report windows, the weak signals, episodes and open triggers (the embedded
+    server.state.Triggers)."""
 
     def __init__(
         self,
@@ -150,7 +175,7 @@ class TriggerEngine:
         self._tag_topics: dict[str, tuple[str, ...]] = {}
         self._episodes: dict[str, dict[str, Any]] = {}  # "r:tag" / "w:topic:x" -> {id, hot}
         self._open: dict[str, dict[str, Any]] = {}  # trigger id -> trigger, until resolved
-        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self._incidents = IncidentIndex()
         self._since_prune = 0
         self.weak = WeakSignals(wp, store, self._episodes, self._trigger, self._opened)
 
@@ -193,8 +218,9 @@ class TriggerEngine:
                         self._opened_by.setdefault(rec["a"], []).append(rec["t"])
                     self._count(rec, rule)
                     replayed += 1
-            for key, episode in self.store.scan("meta", b"ep:", b"ep;", limit=1 << 20):
-                self._episodes[key[3:].decode()] = episode
+            episodes = self.store.scan("meta", records.EPISODE, records.EPISODES_END, limit=1 << 20)
+            for key, episode in episodes:
+                self._episodes[key[len(records.EPISODE) :].decode()] = episode
             for _, t in self.store.scan("triggers", reverse=True, limit=10_000):
                 if t["state"] != "RESOLVED":
                     self._open[t["id"]] = t
@@ -204,7 +230,10 @@ class TriggerEngine:
         log.info("trigger windows rebuilt", extra={"reports": replayed, "open": len(self._open)})
         return replayed
 
-    def stop(self) -> None:
+    def end_streams(self) -> None:
+        self.hub.close()
+
+    def stop(self, timeout_s: float = 0.0) -> None:
         self.hub.close()
 
     def _journal(self, from_ms: int) -> Iterator[dict[str, Any]]:
@@ -227,23 +256,14 @@ class TriggerEngine:
         # agent trying to push everyone else's reports out) counts as arriving now, so t_max
         # never passes now and no report can expire another agent's early.
         ts = min(r.ts_ms, self.clock())
-        idem_key = b"r:" + r.report_id.encode()
+        idem_key = records.report_idem_key(r.report_id)
         fingerprint = _fingerprint(r)
         episode_name = "r:" + r.tag
-        episode_key = b"ep:" + episode_name.encode()
-        journal_key = ts.to_bytes(8, "big") + r.report_id.encode()
-        record = {
-            "v": SCHEMA_VERSION,
-            "id": r.report_id,
-            "a": r.agent_id,
-            "tag": r.tag,
-            "c": r.customer_id,
-            "i": r.interaction_id,
-            "n": r.note,
-            "t": ts,
-        }
-        if ts != r.ts_ms:
-            record["sent"] = r.ts_ms  # the time the client claimed, kept for the audit
+        episode_key = records.episode_key(episode_name)
+        journal_key = records.journal_key(ts, r.report_id)
+        record = records.report_record(
+            r.report_id, r.agent_id, r.tag, r.customer_id, r.interaction_id, r.note, ts, r.ts_ms
+        )
         with self._lock:
             previous = self.store.get("idem", idem_key)
             if previous is not None:
@@ -265,14 +285,13 @@ class TriggerEngine:
                 prune_to = ts - self.params.longest_window_ms - FUTURE_SLACK_MS
 
             def work(tx: WriteTxn) -> None:
-                idem = {"v": SCHEMA_VERSION, "fp": fingerprint, "tag": r.tag}
-                idem["trigger"] = fired["id"] if fired else ""
+                idem = records.report_idem_record(fingerprint, r.tag, fired["id"] if fired else "")
                 tx.put("idem", idem_key, idem)
                 tx.put("reports", journal_key, record)
                 if rearm:
                     tx.delete("meta", episode_key)
                 if fired:
-                    tx.put("triggers", trigger_key(fired["id"]), fired)
+                    tx.put("triggers", records.trigger_key(fired["id"]), fired)
                     tx.put("meta", episode_key, {"id": fired["id"]})
                 if prune_to is not None:
                     _prune(tx, prune_to)
@@ -346,7 +365,7 @@ class TriggerEngine:
         count = self._current(tag, self.clock(), rule)
         trigger = None
         if previous.get("trigger"):
-            trigger = self.store.get("triggers", trigger_key(previous["trigger"]))
+            trigger = self.store.get("triggers", records.trigger_key(previous["trigger"]))
         return ReportOutcome(r.report_id, True, count, rule.threshold, rule.window_s, tag, trigger)
 
     def _seat(self, tag: str, window: _TagWindow, rule: TagRule, ts: int) -> bool:
@@ -504,25 +523,21 @@ class TriggerEngine:
         customers: list[str],
         message: str,
     ) -> dict[str, Any]:
-        return {
-            "v": SCHEMA_VERSION,
-            "id": new_trigger_id(fired_ms),
-            "level": level,
-            "kind": kind,
-            "key": key,
-            "count": int(count),
-            "window_s": window_s,
-            "first_ms": first_ms,
-            "fired_ms": fired_ms,
-            "owner": self._router.owner(key, topics),
-            "message": message,
-            "agents": agents,
-            "customers": customers,
-            "topics": list(topics),
-            "state": "OPEN",
-            "acked_by": "",
-            "acked_ms": 0,
-        }
+        return records.trigger_record(
+            new_trigger_id(fired_ms),
+            level,
+            kind,
+            key,
+            count,
+            window_s,
+            first_ms,
+            fired_ms,
+            self._router.owner(key, topics),
+            message,
+            agents,
+            customers,
+            topics,
+        )
 
     def _opened(self, trigger: dict[str, Any]) -> None:
         self._open[trigger["id"]] = trigger
@@ -535,17 +550,11 @@ class TriggerEngine:
         self.hub.publish(trigger, level_rank(trigger["level"]))
 
     def _refresh_incidents(self) -> None:
-        self._incidents = tuple(
-            (frozenset(t.get("topics", ())), t) for t in self._open.values() if t.get("topics")
-        )
+        self._incidents.replace(self._open.values())
 
     def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
         """Open (not resolved) triggers whose topics include one of `topics`; lock-free."""
-        incidents = self._incidents
-        if not incidents:
-            return []
-        wanted = set(topics)
-        return [t for keys, t in incidents if not keys.isdisjoint(wanted)]
+        return self._incidents.matching(topics)
 
     def ack(self, trigger_id: str, by: str, resolve: bool) -> dict[str, Any]:
         """Acknowledges (or resolves) a trigger; a resolved trigger stays resolved, and the
@@ -557,7 +566,7 @@ class TriggerEngine:
             raise InvalidArgument("by", "is required")
         if len(trigger_id) > 64 or len(by) > 128:
             raise InvalidArgument("trigger_id" if len(trigger_id) > 64 else "by", "too long")
-        key = trigger_key(trigger_id)
+        key = records.trigger_key(trigger_id)
         now = self.clock()
 
         def work(tx: WriteTxn) -> dict[str, Any]:
@@ -593,7 +602,7 @@ class TriggerEngine:
             raise InvalidArgument("limit", "must be 0-1000 (0: 100)")
         limit = limit or 100
         scan = limit if not state else 100_000
-        found = self.store.scan("triggers", since_key(since_ms), reverse=True, limit=scan)
+        found = self.store.scan("triggers", records.since_key(since_ms), reverse=True, limit=scan)
         return [t for _, t in found if not state or t["state"] == state][:limit]
 
     def subscribe(self, min_level: str = "") -> Subscription:
@@ -609,7 +618,7 @@ class TriggerEngine:
             raise InvalidArgument("since_ms", "must be >= 0")
         replayed = set()
         if since_ms:
-            for _, t in self.store.scan("triggers", since_key(since_ms), limit=10_000):
+            for _, t in self.store.scan("triggers", records.since_key(since_ms), limit=10_000):
                 if level_rank(t["level"]) <= sub.max_rank:
                     replayed.add(t["id"])
                     yield t

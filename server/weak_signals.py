@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from kernels import TrendSketch, hash_key, is_anomalous
+from server import records
 from server.errors import VocError
 from server.profiles import FUTURE_SLACK_MS
 from server.store import Store, WriteTxn
-from server.trigger_rules import SAMPLE, WeakSignalParams, trigger_key
+from server.trigger_rules import SAMPLE, WeakSignalParams
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,7 @@ class WeakSignals:
     ) -> dict[str, Any] | None:
         wp = self.params
         episode_name = "w:" + name
-        episode_key = b"ep:" + episode_name.encode()
+        episode_key = records.episode_key(episode_name)
         episode = self._episodes.get(episode_name)
         try:
             if episode is not None and bucket - episode["hot"] <= wp.rearm_buckets:
@@ -105,7 +106,7 @@ class WeakSignals:
             episode = {"id": trigger["id"], "hot": bucket}
 
             def work(tx: WriteTxn) -> None:
-                tx.put("triggers", trigger_key(trigger["id"]), trigger)
+                tx.put("triggers", records.trigger_key(trigger["id"]), trigger)
                 tx.put("meta", episode_key, episode)
 
             self.store.write(work)

@@ -2,10 +2,10 @@
 owner process holds the stateful trigger kernels, so windows and triggers stay exact.
 
 Workers forward ReportIssue, WatchTriggers, AckTrigger and ListTriggers to the owner over a
-loopback channel and send it every customer signal for the trend counters (Owner.Observe).
-Cards read open incidents from the shared LMDB store, refreshed at most once a second.
-Live interactions stay in the worker whose connection carries them (a stream, or all the
-unary calls of one client channel: gRPC keeps one connection per channel).
+loopback channel and send it every customer signal for the trend counters in batches, off the
+request path (Owner.ObserveBatch). Cards read open incidents from the shared LMDB store,
+refreshed at most once a second. Live interactions are in the host's live store, shared by
+every process (server/interactions.py), so any worker scores any utterance of a call.
 """
 
 from __future__ import annotations
@@ -28,15 +28,19 @@ from typing import Any
 import grpc
 
 from clients.pb import internal_pb2, internal_pb2_grpc, voc_pb2, voc_pb2_grpc
-from server import convert
 from server.config import Config, TlsConfig
 from server.engine import Engine
 from server.errors import StartupError, Unavailable
+from server.node import RELOAD_SIGNAL
+from server.service import VocService
+from server.servicers import VocServicer
+from server.signals import SignalQueue
 from server.trigger_rules import TriggerParams
+from server.triggers import IncidentIndex
 
 log = logging.getLogger(__name__)
 INTERNAL_TOKEN_ENV = "VOC_INTERNAL_TOKEN"
-OBSERVE_PATH = "/voc.v1.Owner/Observe"
+OBSERVE_BATCH_PATH = "/voc.v1.Owner/ObserveBatch"
 _FORWARDED = ("ReportIssue", "WatchTriggers", "AckTrigger", "ListTriggers")
 FORWARDED_PATHS = tuple(f"/voc.v1.Voc/{name}" for name in _FORWARDED)
 INCIDENTS_TTL_S = 1.0
@@ -57,8 +61,9 @@ def internal_token_digest(secret: str) -> bytes:
 
 
 class RemoteTriggers:
-    """A worker's stand-in for the TriggerEngine: signals go to the owner, incidents come from
-    the store."""
+    """A worker's TriggerSignals: customer signals go to the owner in batches, off the request
+    path (server/signals.py); incidents for cards come from the shared store, refreshed at most
+    once a second. The trigger RPCs themselves are forwarded whole (WorkerVocServicer)."""
 
     def __init__(self, cfg: Config, store: Any, target: str, secret: str) -> None:
         self.params = TriggerParams.from_config(cfg)
@@ -67,9 +72,13 @@ class RemoteTriggers:
         self.owner = internal_pb2_grpc.OwnerStub(self.channel)
         self.voc = voc_pb2_grpc.VocStub(self.channel)
         self.metadata = (("authorization", f"Bearer {secret}"),) if secret else None
-        self._incidents: tuple[tuple[frozenset[str], dict[str, Any]], ...] = ()
+        self.signals: SignalQueue[internal_pb2.ObserveRequest] = SignalQueue(
+            self._send, name="owner-signals"
+        )
+        self._incidents = IncidentIndex()
         self._fetched = 0.0
         self._lock = threading.Lock()
+        self._watches: set[grpc.Call] = set()
 
     def wait_for_owner(self, deadline_s: float) -> None:
         try:
@@ -80,57 +89,54 @@ class RemoteTriggers:
     def observe(
         self, topics, combos, ts_ms: int, customer_id: str = "", now_ms: int | None = None
     ) -> list[dict[str, Any]]:
-        if not (topics or combos):
-            return []
-        request = internal_pb2.ObserveRequest(
-            topics=topics, combos=combos, ts_ms=ts_ms, customer_id=customer_id, now_ms=now_ms or 0
-        )
-        try:
-            reply = self.owner.Observe(request, timeout=2.0, metadata=self.metadata)
-        except grpc.RpcError as exc:
-            # the signal is lost for the trends, never the customer's request
-            log.warning("owner Observe failed: %s", exc.code().name)
-            return []
-        return [trigger_dict(t) for t in reply.triggers]
+        """Queues the signal; the P1s it fires reach the watchers, not this reply."""
+        if topics or combos:
+            self.signals.put(
+                internal_pb2.ObserveRequest(
+                    topics=topics,
+                    combos=combos,
+                    ts_ms=ts_ms,
+                    customer_id=customer_id,
+                    now_ms=now_ms or 0,
+                )
+            )
+        return []
+
+    def _send(self, batch: list[internal_pb2.ObserveRequest]) -> None:
+        request = internal_pb2.ObserveBatchRequest(signals=batch)
+        self.owner.ObserveBatch(request, timeout=5.0, metadata=self.metadata, wait_for_ready=True)
 
     def incidents_for(self, topics: list[str]) -> list[dict[str, Any]]:
         now = time.monotonic()
         if now - self._fetched > INCIDENTS_TTL_S and self._lock.acquire(blocking=False):
             try:
-                self._incidents = tuple(
-                    (frozenset(t.get("topics", ())), t)
-                    for _, t in self.store.scan("triggers", reverse=True, limit=2000)
-                    if t.get("state") != "RESOLVED" and t.get("topics")
-                )
+                triggers = self.store.scan("triggers", reverse=True, limit=2000)
+                self._incidents.replace(t for _, t in triggers)
                 self._fetched = now
             finally:
                 self._lock.release()
-        wanted = set(topics)
-        return [t for keys, t in self._incidents if not keys.isdisjoint(wanted)]
+        return self._incidents.matching(topics)
 
-    def stop(self) -> None:
+    def watching(self, call: grpc.Call) -> None:
+        with self._lock:
+            self._watches.add(call)
+
+    def unwatch(self, call: grpc.Call) -> None:
+        with self._lock:
+            self._watches.discard(call)
+
+    def end_streams(self) -> None:
+        """Ends the forwarded trigger streams now (their clients reconnect elsewhere)."""
+        with self._lock:
+            watches, self._watches = list(self._watches), set()
+        for call in watches:
+            call.cancel()
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Delivers the queued signals, then closes the owner channel."""
+        if not self.signals.stop(timeout_s):
+            log.error("trend signals lost at stop: %d", self.signals.lost)
         self.channel.close()
-
-
-def trigger_dict(t: voc_pb2.Trigger) -> dict[str, Any]:
-    """The stored shape of a trigger (as convert.trigger_pb reads it) from its message."""
-    return {
-        "id": t.trigger_id,
-        "level": voc_pb2.TriggerLevel.Name(t.level),
-        "kind": voc_pb2.TriggerKind.Name(t.kind),
-        "key": t.key,
-        "count": t.count,
-        "window_s": t.window_s,
-        "first_ms": t.first_ms,
-        "fired_ms": t.fired_ms,
-        "owner": t.owner,
-        "message": t.message,
-        "agents": list(t.sample_agent_ids),
-        "customers": list(t.sample_customer_ids),
-        "state": voc_pb2.TriggerState.Name(t.state),
-        "acked_by": t.acked_by,
-        "acked_ms": t.acked_ms,
-    }
 
 
 def _forward_unary(name: str) -> Callable:
@@ -155,10 +161,13 @@ def _caller_auth(context: grpc.ServicerContext) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in context.invocation_metadata() if k == "authorization")
 
 
-class ForwardedTriggerRpcs:
-    """Mixed in before VocServicer in workers: the trigger RPCs are answered by the owner."""
+class WorkerVocServicer(VocServicer):
+    """A worker's `voc.v1.Voc`: the trigger RPCs are answered by the owner."""
 
-    remote: RemoteTriggers
+    def __init__(self, service: VocService, remote: RemoteTriggers) -> None:
+        super().__init__(service)
+        self.remote = remote
+
     ReportIssue = _forward_unary("ReportIssue")
     AckTrigger = _forward_unary("AckTrigger")
     ListTriggers = _forward_unary("ListTriggers")
@@ -168,11 +177,14 @@ class ForwardedTriggerRpcs:
     ) -> Iterator[voc_pb2.Trigger]:
         upstream = self.remote.voc.WatchTriggers(request, metadata=_caller_auth(context))
         context.add_callback(upstream.cancel)
+        self.remote.watching(upstream)
         try:
             yield from upstream
         except grpc.RpcError as exc:
             if exc.code() != grpc.StatusCode.CANCELLED:
                 context.abort(exc.code(), exc.details())
+        finally:
+            self.remote.unwatch(upstream)
 
 
 # -- owner side ------------------------------------------------------------------------------
@@ -184,18 +196,23 @@ class OwnerServicer(internal_pb2_grpc.OwnerServicer):
     def __init__(self, service: Any) -> None:
         self.service = service
 
-    def Observe(
-        self, request: internal_pb2.ObserveRequest, context: grpc.ServicerContext
-    ) -> voc_pb2.TriggerList:
-        now = request.now_ms or self.service.clock()
-        fired = self.service.require_triggers().observe(
-            list(request.topics),
-            list(request.combos),
-            request.ts_ms or now,
-            request.customer_id,
-            now_ms=now,
-        )
-        return voc_pb2.TriggerList(triggers=[convert.trigger_pb(t) for t in fired])
+    def ObserveBatch(
+        self, request: internal_pb2.ObserveBatchRequest, context: grpc.ServicerContext
+    ) -> internal_pb2.ObserveBatchReply:
+        triggers = self.service.require_triggers()
+        fired = 0
+        for signal_ in request.signals:
+            now = signal_.now_ms or self.service.clock()
+            fired += len(
+                triggers.observe(
+                    list(signal_.topics),
+                    list(signal_.combos),
+                    signal_.ts_ms or now,
+                    signal_.customer_id,
+                    now_ms=now,
+                )
+            )
+        return internal_pb2.ObserveBatchReply(counted=len(request.signals), fired=fired)
 
 
 # -- supervisor ------------------------------------------------------------------------------
@@ -229,7 +246,7 @@ def _child(run: Callable[[], Any]) -> int:
     # would only set the supervisor's flag in the child's copy): blocked across the fork, it is
     # delivered once the child has the default action back
     signals = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
-    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals | {RELOAD_SIGNAL})
     try:
         pid = os.fork()
     finally:
@@ -241,6 +258,8 @@ def _child(run: Callable[[], Any]) -> int:
     try:
         for sig in signals:
             signal.signal(sig, signal.SIG_DFL)
+        # a reload passed on while the child still starts: it loads the current files anyway
+        signal.signal(RELOAD_SIGNAL, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _die_with_parent(parent)
         code = run() or 0
@@ -329,7 +348,7 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
             owner_target=f"127.0.0.1:{owner_port}",
             engine=engine,
         )
-    supervisor = Supervisor(runs)
+    supervisor = Supervisor(runs, on_reload=lambda: _reload_quietly(engine))
     supervisor.start_all()
     log.info(
         "supervising %d workers and the trigger owner (pid %d)",
@@ -338,6 +357,14 @@ def run_workers(cfg: Config, workers: int, serve: Callable[..., int]) -> int:
         extra={"pids": sorted(supervisor.children), "owner_port": owner_port},
     )
     return supervisor.run(grace_s=cfg.server.grace_s)
+
+
+def _reload_quietly(engine: Engine) -> None:
+    """The supervisor's copy of the lexicons, which children started from now on inherit."""
+    try:
+        engine.reload()
+    except ValueError as exc:
+        log.error("supervisor: lexicon reload failed, keeping the current version: %s", exc)
 
 
 RESTART_DELAY_S = 0.5  # the first restart of a child; doubles while it keeps dying young
@@ -359,6 +386,9 @@ class Supervisor:
 
     A child that keeps dying young (max_young_deaths times in a row, each within stable_after_s
     of its start: a broken config or store, not a crash) makes the supervisor stop everything.
+    SIGHUP and RELOAD_SIGNAL are passed on to every child; `on_reload` (the lexicons restarted
+    children inherit) runs before the next restart, not at once: the children's reloads have
+    the CPUs to themselves.
     """
 
     def __init__(
@@ -369,8 +399,11 @@ class Supervisor:
         max_delay_s: float = RESTART_DELAY_MAX_S,
         stable_after_s: float = STABLE_AFTER_S,
         max_young_deaths: int = MAX_YOUNG_DEATHS,
+        on_reload: Callable[[], None] = lambda: None,
     ) -> None:
         self.runs = runs
+        self.on_reload = on_reload
+        self._reload = threading.Event()
         self.restart_delay_s = restart_delay_s
         self.max_delay_s = max_delay_s
         self.stable_after_s = stable_after_s
@@ -395,9 +428,10 @@ class Supervisor:
             self.start(name)
 
     def on_signal(self, signum: int, _frame: Any) -> None:
-        if signum == signal.SIGHUP:
+        if signum in (signal.SIGHUP, RELOAD_SIGNAL):
             for pid in list(self.children):
-                _signal(pid, signal.SIGHUP)
+                _signal(pid, signum)
+            self._reload.set()
             return
         self.stopping.set()
 
@@ -406,7 +440,7 @@ class Supervisor:
         1 when it gave up on a child or a child did not stop cleanly."""
         previous = {
             sig: signal.signal(sig, self.on_signal)
-            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+            for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, RELOAD_SIGNAL)
         }
         try:
             return self._supervise(grace_s)
@@ -465,6 +499,9 @@ class Supervisor:
         for name, when in list(self._due.items()):
             if when <= now and not self.stopping.is_set():
                 del self._due[name]
+                if self._reload.is_set():
+                    self._reload.clear()
+                    self.on_reload()
                 pid = self.start(name)
                 log.warning("%s restarted (pid %d)", name, pid, extra={"child": name, "pid": pid})
 
@@ -507,12 +544,13 @@ def _signal(pid: int, sig: int) -> None:
 
 
 def internal_token(secret: str) -> Any:
-    """The owner's extra token: workers may call Owner.Observe and the forwarded trigger RPCs."""
+    """The owner's extra token: workers may call Owner.ObserveBatch and the forwarded trigger
+    RPCs."""
     from server.auth import Token
 
     return Token(
         name="internal",
         digest=internal_token_digest(secret),
         roles=("internal",),
-        methods=frozenset((OBSERVE_PATH, *FORWARDED_PATHS)),
+        methods=frozenset((OBSERVE_BATCH_PATH, *FORWARDED_PATHS)),
     )

@@ -177,10 +177,12 @@ class LiveHarness:
         self.clock = Clock()
         self.store = Store(path, map_size_mb=1 if max_map_size_mb else 64,
                            max_map_size_mb=max_map_size_mb)  # fmt: skip
-        self.service = VocService(self.cfg, self.store, scoring, clock=self.clock)
-        self.interactions = Interactions.from_config(self.service)
-        self.service.interactions = self.interactions
-        self.service.live_emotion = self.interactions.live_emotion
+        self.interactions = Interactions.from_config(
+            self.cfg, self.store, scoring, clock=self.clock
+        )
+        self.service = VocService(
+            self.cfg, self.store, scoring, self.clock, interactions=self.interactions
+        )
 
     def say(self, iid: str, text: str, cid: str = "c1"):
         return self.interactions.score(UtteranceIn(iid, cid, "agent-1", "CUSTOMER", "VOICE", text))

@@ -42,7 +42,7 @@ def test_list_services_shows_only_the_public_services(client: VocClient) -> None
     "request_",
     [
         {"file_containing_symbol": "voc.v1.Owner"},
-        {"file_containing_symbol": "voc.v1.Owner.Observe"},
+        {"file_containing_symbol": "voc.v1.Owner.ObserveBatch"},
         {"file_containing_symbol": "voc.v1.ObserveRequest"},
         {"file_by_filename": "voc/v1/internal.proto"},
     ],

@@ -49,8 +49,13 @@ class Harness:
         self.service = self._service()
 
     def _service(self) -> VocService:
-        service = VocService(self.cfg, self.store, self.scoring, clock=self.clock)
-        service.attach_triggers(TriggerEngine.open(self.cfg, self.store, self.scoring, self.clock))
+        service = VocService(
+            self.cfg,
+            self.store,
+            self.scoring,
+            self.clock,
+            triggers=TriggerEngine.open(self.cfg, self.store, self.scoring, self.clock),
+        )
         return service
 
     @property
@@ -278,7 +283,8 @@ def test_combination_burst_fires_p1_and_rearms_after_quiet_buckets(harness: Harn
         fired = []
         for n in range(events):
             harness.clock.now = T0 + m * MIN + n
-            fired += harness.service.observe_utterance([], [combo], T0 + m * MIN + n, f"C{n}", "A1")
+            ts = T0 + m * MIN + n
+            fired += harness.service.triggers.observe([], [combo], ts, f"C{n}", now_ms=ts)
         return fired
 
     for m in range(4):  # warm-up: history exists before anything may fire

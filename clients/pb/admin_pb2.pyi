@@ -62,7 +62,7 @@ class StatsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Stats(_message.Message):
-    __slots__ = ("customers", "agents", "feedback", "reports", "triggers", "store_bytes", "map_size", "lexicon_version", "live_interactions", "uptime_s", "version", "pid")
+    __slots__ = ("customers", "agents", "feedback", "reports", "triggers", "store_bytes", "map_size", "lexicon_version", "live_interactions", "uptime_s", "version", "pid", "processes")
     CUSTOMERS_FIELD_NUMBER: _ClassVar[int]
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     FEEDBACK_FIELD_NUMBER: _ClassVar[int]
@@ -75,6 +75,7 @@ class Stats(_message.Message):
     UPTIME_S_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
+    PROCESSES_FIELD_NUMBER: _ClassVar[int]
     customers: int
     agents: int
     feedback: int
@@ -87,4 +88,19 @@ class Stats(_message.Message):
     uptime_s: float
     version: str
     pid: int
-    def __init__(self, customers: _Optional[int] = ..., agents: _Optional[int] = ..., feedback: _Optional[int] = ..., reports: _Optional[int] = ..., triggers: _Optional[int] = ..., store_bytes: _Optional[int] = ..., map_size: _Optional[int] = ..., lexicon_version: _Optional[str] = ..., live_interactions: _Optional[int] = ..., uptime_s: _Optional[float] = ..., version: _Optional[str] = ..., pid: _Optional[int] = ...) -> None: ...
+    processes: _containers.RepeatedCompositeFieldContainer[ProcessState]
+    def __init__(self, customers: _Optional[int] = ..., agents: _Optional[int] = ..., feedback: _Optional[int] = ..., reports: _Optional[int] = ..., triggers: _Optional[int] = ..., store_bytes: _Optional[int] = ..., map_size: _Optional[int] = ..., lexicon_version: _Optional[str] = ..., live_interactions: _Optional[int] = ..., uptime_s: _Optional[float] = ..., version: _Optional[str] = ..., pid: _Optional[int] = ..., processes: _Optional[_Iterable[_Union[ProcessState, _Mapping]]] = ...) -> None: ...
+
+class ProcessState(_message.Message):
+    __slots__ = ("pid", "role", "lexicon_version", "reload_seq", "loaded_ms")
+    PID_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    LEXICON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RELOAD_SEQ_FIELD_NUMBER: _ClassVar[int]
+    LOADED_MS_FIELD_NUMBER: _ClassVar[int]
+    pid: int
+    role: str
+    lexicon_version: str
+    reload_seq: int
+    loaded_ms: int
+    def __init__(self, pid: _Optional[int] = ..., role: _Optional[str] = ..., lexicon_version: _Optional[str] = ..., reload_seq: _Optional[int] = ..., loaded_ms: _Optional[int] = ...) -> None: ...

@@ -22,10 +22,9 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from clients.pb import voc_pb2 as voc_dot_v1_dot_voc__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voc/v1/internal.proto\x12\x06voc.v1\x1a\x10voc/v1/voc.proto\"v\n\x0eObserveRequest\x12\x0e\n\x06topics\x18\x01 \x03(\t\x12\x0e\n\x06\x63ombos\x18\x02 \x03(\t\x12\r\n\x05ts_ms\x18\x03 \x01(\x03\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0e\n\x06now_ms\x18\x06 \x01(\x03\x32?\n\x05Owner\x12\x36\n\x07Observe\x12\x16.voc.v1.ObserveRequest\x1a\x13.voc.v1.TriggerListB[\n\x13\x63om.vocscore.voc.v1P\x01Z0github.com/vocscore/vocscore/gen/go/voc/v1;vocv1\xaa\x02\x0fVocscore.Voc.V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15voc/v1/internal.proto\x12\x06voc.v1\">\n\x13ObserveBatchRequest\x12\'\n\x07signals\x18\x01 \x03(\x0b\x32\x16.voc.v1.ObserveRequest\"3\n\x11ObserveBatchReply\x12\x0f\n\x07\x63ounted\x18\x01 \x01(\x05\x12\r\n\x05\x66ired\x18\x02 \x01(\x05\"v\n\x0eObserveRequest\x12\x0e\n\x06topics\x18\x01 \x03(\t\x12\x0e\n\x06\x63ombos\x18\x02 \x03(\t\x12\r\n\x05ts_ms\x18\x03 \x01(\x03\x12\x13\n\x0b\x63ustomer_id\x18\x04 \x01(\t\x12\x10\n\x08\x61gent_id\x18\x05 \x01(\t\x12\x0e\n\x06now_ms\x18\x06 \x01(\x03\x32O\n\x05Owner\x12\x46\n\x0cObserveBatch\x12\x1b.voc.v1.ObserveBatchRequest\x1a\x19.voc.v1.ObserveBatchReplyB[\n\x13\x63om.vocscore.voc.v1P\x01Z0github.com/vocscore/vocscore/gen/go/voc/v1;vocv1\xaa\x02\x0fVocscore.Voc.V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +32,12 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'voc.v1.internal_pb2', _glob
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\023com.vocscore.voc.v1P\001Z0github.com/vocscore/vocscore/gen/go/voc/v1;vocv1\252\002\017Vocscore.Voc.V1'
-  _globals['_OBSERVEREQUEST']._serialized_start=51
-  _globals['_OBSERVEREQUEST']._serialized_end=169
-  _globals['_OWNER']._serialized_start=171
-  _globals['_OWNER']._serialized_end=234
+  _globals['_OBSERVEBATCHREQUEST']._serialized_start=33
+  _globals['_OBSERVEBATCHREQUEST']._serialized_end=95
+  _globals['_OBSERVEBATCHREPLY']._serialized_start=97
+  _globals['_OBSERVEBATCHREPLY']._serialized_end=148
+  _globals['_OBSERVEREQUEST']._serialized_start=150
+  _globals['_OBSERVEREQUEST']._serialized_end=268
+  _globals['_OWNER']._serialized_start=270
+  _globals['_OWNER']._serialized_end=349
 # @@protoc_insertion_point(module_scope)

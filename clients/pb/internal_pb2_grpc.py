@@ -4,7 +4,6 @@ import grpc
 import warnings
 
 from clients.pb import internal_pb2 as voc_dot_v1_dot_internal__pb2
-from clients.pb import voc_pb2 as voc_dot_v1_dot_voc__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -36,10 +35,10 @@ class OwnerStub:
         Args:
             channel: A grpc.Channel.
         """
-        self.Observe = channel.unary_unary(
-                '/voc.v1.Owner/Observe',
-                request_serializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
-                response_deserializer=voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
+        self.ObserveBatch = channel.unary_unary(
+                '/voc.v1.Owner/ObserveBatch',
+                request_serializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.SerializeToString,
+                response_deserializer=voc_dot_v1_dot_internal__pb2.ObserveBatchReply.FromString,
                 _registered_method=True)
 
 
@@ -47,8 +46,8 @@ class OwnerServicer:
     """Served by the owner process on a loopback port only.
     """
 
-    def Observe(self, request, context):
-        """Counts one customer signal in the trend counters; answers the P1 triggers it fired.
+    def ObserveBatch(self, request, context):
+        """Counts a batch of customer signals, in order (workers send them asynchronously).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -57,10 +56,10 @@ class OwnerServicer:
 
 def add_OwnerServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Observe': grpc.unary_unary_rpc_method_handler(
-                    servicer.Observe,
-                    request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveRequest.FromString,
-                    response_serializer=voc_dot_v1_dot_voc__pb2.TriggerList.SerializeToString,
+            'ObserveBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.ObserveBatch,
+                    request_deserializer=voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.FromString,
+                    response_serializer=voc_dot_v1_dot_internal__pb2.ObserveBatchReply.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -75,7 +74,7 @@ class Owner:
     """
 
     @staticmethod
-    def Observe(request,
+    def ObserveBatch(request,
             target,
             options=(),
             channel_credentials=None,
@@ -88,9 +87,9 @@ class Owner:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/voc.v1.Owner/Observe',
-            voc_dot_v1_dot_internal__pb2.ObserveRequest.SerializeToString,
-            voc_dot_v1_dot_voc__pb2.TriggerList.FromString,
+            '/voc.v1.Owner/ObserveBatch',
+            voc_dot_v1_dot_internal__pb2.ObserveBatchRequest.SerializeToString,
+            voc_dot_v1_dot_internal__pb2.ObserveBatchReply.FromString,
             options,
             channel_credentials,
             insecure,

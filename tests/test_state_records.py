@@ -1,0 +1,116 @@
+"""The state interfaces in one process: the store's commit feed (the seam of a cluster's write
+log), the live table's records, and the process table behind Stats.processes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from clients.client import VocClient
+from server import records
+from server.app import build_server
+from server.engine import Engine
+from server.interactions import EmbeddedLiveTable, Interactions, UtteranceIn
+from server.store import Change, Store
+from tests.conftest import make_config
+
+
+def test_on_commit_gets_each_committed_write_and_nothing_of_a_failed_one(tmp_path: Path) -> None:
+    feed: list[list[Change]] = []
+    store = Store(tmp_path / "s", map_size_mb=1, on_commit=feed.append)
+    try:
+        feed.clear()  # the schema record of a new store
+        store.write(lambda tx: tx.put("customers", b"C1", {"id": "C1"}))
+        with pytest.raises(RuntimeError):
+
+            def fails(tx) -> None:
+                tx.put("customers", b"C2", {"id": "C2"})
+                raise RuntimeError("rolled back")
+
+            store.write(fails)
+        # a write larger than the map is retried after the map grows: reported once
+        store.write(lambda tx: [tx.put("meta", b"big%d" % i, "x" * 4000) for i in range(600)])
+        store.write(lambda tx: tx.delete("customers", b"C1"))
+        assert feed[0] == [("customers", b"C1", b'{"id":"C1"}')]
+        assert len(feed[1]) == 600 and feed[1][0][:2] == ("meta", b"big0")
+        assert feed[2] == [("customers", b"C1", None)]
+        assert len(feed) == 3 and store.get("customers", b"C2") is None
+    finally:
+        store.close()
+
+
+def test_stats_lists_the_process_and_a_reload_counts(tmp_path: Path) -> None:
+    running = build_server(make_config(tmp_path / "store"))
+    try:
+        with VocClient(f"127.0.0.1:{running.port}", timeout=30) as client:
+            before = client.stats().processes
+            assert [(p.pid, p.role) for p in before] == [(os.getpid(), "single")]
+            version = client.reload_lexicons().version
+            after = client.stats().processes
+            assert after[0].lexicon_version == version
+            assert after[0].reload_seq == before[0].reload_seq + 1
+        assert running.store.counter(records.RELOAD_COUNTER) == after[0].reload_seq
+    finally:
+        running.stop(grace=0.5)
+
+
+def test_live_records_are_shared_through_the_store_folder(tmp_path: Path) -> None:
+    """Two Interactions over the same live store (as two workers are) see one interaction."""
+    cfg = make_config(tmp_path / "store")
+    scoring = Engine(cfg)
+    store = Store(tmp_path / "store")
+    clock = lambda: 1_800_000_000_000  # noqa: E731
+    one = Interactions.from_config(cfg, store, scoring, clock=clock)
+    other = Interactions.from_config(
+        cfg, store, scoring, clock=clock, table=EmbeddedLiveTable(store.live()), keeper=False
+    )
+    try:
+        say = "我的快递一周了还没到，太气人了"
+        one.score(UtteranceIn("call-s", "cs", "A1", "CUSTOMER", "VOICE", say, 1_799_999_990_000))
+        again = other.score(
+            UtteranceIn("call-s", "", "A1", "CUSTOMER", "VOICE", say, 1_799_999_995_000)
+        )
+        assert other.live_emotion("call-s") == one.live_emotion("call-s") is not None
+        assert again.live.label != "CALM"
+        ended = other.end("call-s")
+        assert ended.customer_id == "cs" and ended.summary.customer_utterance_count == 2
+        assert len(one) == 0
+    finally:
+        store.close()
+
+
+def test_the_sweep_keeps_the_live_table_below_its_cap(tmp_path: Path) -> None:
+    cfg = make_config(tmp_path / "store", live={"max_live": 10, "idle_s": 60.0})
+    store = Store(tmp_path / "store")
+    now = [1_800_000_000_000]
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now[0])
+    try:
+        for i in range(10):
+            now[0] += 1000
+            live.score(UtteranceIn(f"sw-{i}", f"swc-{i}", "A1", "CUSTOMER", "CHAT", "快递还没到"))
+        assert len(live) == 10 and live.sweep() == 2  # the 2 least recently active
+        assert live.live_emotion("sw-0") is None and live.live_emotion("sw-2") is not None
+        assert store.get("idem", records.interaction_key("sw-1"))["ended"] is False
+        now[0] += 61_000  # all idle
+        assert live.sweep() == 8 and len(live) == 0
+    finally:
+        store.close()
+
+
+def test_a_part_written_by_a_writer_that_died_is_not_counted_twice(tmp_path: Path) -> None:
+    """A process died between writing a live part to the store and dropping it from the live
+    table: once its lease expires, the next utterance starts a new part."""
+    cfg = make_config(tmp_path / "store")
+    store = Store(tmp_path / "store")
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: 1_800_000_000_000)
+    try:
+        live.score(UtteranceIn("dead-1", "dc", "A1", "CUSTOMER", "CHAT", "快递还没到"))
+        record = live.table.get("dead-1")
+        store.write(lambda tx: live._put(tx, "dead-1", record, False))  # written, then it died
+        live.table.update("dead-1", lambda r: ({**r, "lease": 1}, None))  # an expired lease
+        live.score(UtteranceIn("dead-1", "dc", "A1", "CUSTOMER", "CHAT", "退款还没到账"))
+        assert live.end("dead-1").summary.customer_utterance_count == 2
+    finally:
+        store.close()
