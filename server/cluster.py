@@ -70,6 +70,9 @@ def live_expiry_s(cfg: Config) -> float:
 class RedisLiveTable:
     """LiveTable (server/state.py) in Redis, shared by every process of every node."""
 
+    # a stopping node leaves the live calls to the others (its keeper does not write them out)
+    drain_at_stop = False
+
     def __init__(self, client: redis.Redis, *, expire_s: float, where: str = "") -> None:
         self.redis = client
         self.expire_ms = max(1, int(expire_s * 1000))
@@ -134,7 +137,8 @@ class RedisLiveTable:
             self.redis.zremrangebyscore(LIVE_INDEX, "-inf", now)
             ids = self.redis.zrangebyscore(LIVE_INDEX, now, "+inf")
             raws = self.redis.mget([_key(i) for i in ids]) if ids else []
-        return [(i.decode(), orjson.loads(raw)) for i, raw in zip(ids, raws) if raw is not None]
+        found = zip(ids, raws, strict=True)
+        return [(i.decode(), orjson.loads(raw)) for i, raw in found if raw is not None]
 
     def __len__(self) -> int:
         with self._reachable():

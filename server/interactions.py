@@ -249,7 +249,8 @@ class Interactions:
         self._stop.set()
         written = 0
         try:
-            if self.keeper:
+            # a table that outlives the node (the cluster's Redis) keeps its calls for the others
+            if self.keeper and getattr(self.table, "drain_at_stop", True):
                 if timeout_s is None:
                     timeout_s = self.cfg.server.grace_s
                 deadline = time.monotonic() + timeout_s
