@@ -3,9 +3,9 @@ so the utterances of a call may arrive through any node (DESIGN.md "State and sc
 
 Imported only when a cluster is configured; `make run` needs no Redis. One key per interaction
 (orjson, as the embedded table stores it) expiring `expire_s` after its last update, and a
-sorted set of the ids by expiry that counts and lists them. Every update is optimistic:
-WATCH the keys it reads, MULTI/EXEC what it writes, run again when another process or node
-wrote one of them first. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
+sorted set of the ids by expiry that counts and lists them. Every update is optimistic: it
+reads the records, and one Lua script writes the changes only if those records are still as
+read (two round trips); when another process or node wrote one first, the update runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 import redis
-from redis.client import Pipeline
+from redis.commands.core import Script
 
 from server.config import Config, ConfigError, build_section
 from server.errors import Unavailable
@@ -77,6 +77,7 @@ class RedisLiveTable:
         self.redis = client
         self.expire_ms = max(1, int(expire_s * 1000))
         self.where = where or _describe(client)
+        self._commit = client.register_script(_COMMIT)
 
     @classmethod
     def from_config(cls, cfg: Config) -> RedisLiveTable | None:
@@ -116,20 +117,15 @@ class RedisLiveTable:
 
     def update_many(self, step: Callable[[Any], Any]) -> Any:
         """Runs `step` on a transaction over the "live" records (get, put, delete by
-        records.live_key); commits it unless a record it read changed meanwhile, then runs it
-        again. Exceptions of `step` leave everything as it was."""
-        with self._reachable(), self.redis.pipeline() as pipe:
+        records.live_key) and commits what it wrote in one script, unless a record it read
+        changed meanwhile: then `step` runs again on the new records. Exceptions of `step`
+        leave everything as it was."""
+        with self._reachable():
             while True:
-                tx = _RedisTxn(pipe)
-                try:
-                    result = step(tx)
-                    if tx.writes:
-                        tx.commit(_wall_ms() + self.expire_ms)
-                    else:
-                        pipe.reset()
+                tx = _RedisTxn(self.redis)
+                result = step(tx)
+                if not tx.writes or tx.commit(self._commit, _wall_ms() + self.expire_ms):
                     return result
-                except redis.WatchError:
-                    continue
 
     def records(self) -> list[tuple[str, dict[str, Any]]]:
         now = _wall_ms()
@@ -145,21 +141,44 @@ class RedisLiveTable:
             return int(self.redis.zcount(LIVE_INDEX, f"({_wall_ms()}", "+inf"))
 
 
-class _RedisTxn:
-    """The WriteTxn subset live updates use: reads are watched at once, writes queued until
-    the commit."""
+# Commits a transaction if every record it read is still as read (compare and set):
+# KEYS = index, the keys read, the keys written; ARGV = expiry ms, how many were read, the raw
+# records read ("" = absent), then per key written its new raw record ("" = delete) and its id.
+_COMMIT = """
+local nread = tonumber(ARGV[2])
+for i = 1, nread do
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[2 + i] then return 0 end
+end
+for i = 2 + nread, #KEYS do
+  local at = 3 + nread + 2 * (i - 2 - nread)
+  if ARGV[at] == '' then
+    redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[at + 1])
+  else
+    redis.call('SET', KEYS[i], ARGV[at], 'PXAT', ARGV[1])
+    redis.call('ZADD', KEYS[1], ARGV[1], ARGV[at + 1])
+  end
+end
+return 1
+"""
 
-    def __init__(self, pipe: Pipeline) -> None:
-        self.pipe = pipe
+
+class _RedisTxn:
+    """The WriteTxn subset live updates use: reads go to Redis at once and are remembered,
+    writes wait for the commit."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.redis = client
+        self.read: dict[bytes, bytes] = {}  # interaction id -> raw record read (b"" = absent)
         self.writes: dict[bytes, Any] = {}  # interaction id -> record, None = delete
 
     def get(self, db: str, key: bytes) -> Any | None:
         _only_live(db)
         if key in self.writes:
             return self.writes[key]
-        self.pipe.watch(_key(key))
-        raw = self.pipe.get(_key(key))
-        return None if raw is None else orjson.loads(raw)
+        raw = self.redis.get(_key(key)) or b""
+        self.read.setdefault(key, raw)
+        return orjson.loads(raw) if raw else None
 
     def put(self, db: str, key: bytes, value: Any) -> None:
         _only_live(db)
@@ -169,17 +188,13 @@ class _RedisTxn:
         _only_live(db)
         self.writes[key] = None
 
-    def commit(self, expire_at_ms: int) -> None:
-        pipe = self.pipe
-        pipe.multi()
+    def commit(self, script: Script, expire_at_ms: int) -> bool:
+        """False when a record read has changed since (nothing written)."""
+        keys = [LIVE_INDEX, *map(_key, self.read), *map(_key, self.writes)]
+        args: list[Any] = [expire_at_ms, len(self.read), *self.read.values()]
         for key, record in self.writes.items():
-            if record is None:
-                pipe.delete(_key(key))
-                pipe.zrem(LIVE_INDEX, key)
-            else:
-                pipe.set(_key(key), orjson.dumps(record), pxat=expire_at_ms)
-                pipe.zadd(LIVE_INDEX, {key: expire_at_ms})
-        pipe.execute()
+            args += [b"" if record is None else orjson.dumps(record), key]
+        return bool(script(keys=keys, args=args))
 
 
 def _only_live(db: str) -> None:

@@ -64,6 +64,8 @@ def test_concurrent_updates_count_exactly(redis_url: str) -> None:
     assert counts == {iid: r["n"] for iid, r in table.records()}
     assert len(table) == 2
     assert sum(tried) > threads * rounds  # the updaters did collide and retry
+    for t in tables:
+        t.redis.close()
 
 
 def test_a_step_that_raises_writes_nothing_and_none_deletes(redis_url: str) -> None:
