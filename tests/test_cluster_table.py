@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -21,13 +22,25 @@ pytest.importorskip("redis")
 from server.cluster import LIVE_INDEX, ClusterParams, RedisLiveTable, connect  # noqa: E402
 
 
-def _table(url: str, expire_s: float = 60.0) -> RedisLiveTable:
-    return RedisLiveTable(connect(ClusterParams(redis_url=url)), expire_s=expire_s)
+@pytest.fixture
+def tables(redis_url: str) -> Iterator[Callable[..., RedisLiveTable]]:
+    """Makes tables on the shared server, each with its own connections; closes them."""
+    made: list[RedisLiveTable] = []
+
+    def make(expire_s: float = 60.0, table: RedisLiveTable | None = None) -> RedisLiveTable:
+        if table is None:
+            table = RedisLiveTable(connect(ClusterParams(redis_url=redis_url)), expire_s=expire_s)
+        made.append(table)
+        return table
+
+    yield make
+    for table in made:
+        table.redis.close()
 
 
-def test_concurrent_updates_count_exactly(redis_url: str) -> None:
+def test_concurrent_updates_count_exactly(tables: Callable[..., RedisLiveTable]) -> None:
     threads, rounds, ids = 8, 150, ["call-a", "call-b"]
-    tables = [_table(redis_url) for _ in range(threads)]  # own pools: like separate processes
+    made = [tables() for _ in range(threads)]  # own connections: like separate processes
     tried = [0] * threads
 
     def bump(record: dict | None, n: int) -> tuple[dict, int]:
@@ -45,12 +58,12 @@ def test_concurrent_updates_count_exactly(redis_url: str) -> None:
     def run(n: int) -> None:
         for i in range(rounds):
             if i % 3 == 0:
-                tables[n].update_many(lambda tx, n=n: batch(tx, n))
+                made[n].update_many(lambda tx, n=n: batch(tx, n))
             else:
-                tables[n].update(ids[i % 2], lambda r, n=n: bump(r, n))
+                made[n].update(ids[i % 2], lambda r, n=n: bump(r, n))
 
-    tables[0].update(ids[0], lambda r: ({"n": 0, "t": 0}, None))
-    tables[0].update(ids[1], lambda r: ({"n": 0, "t": 0}, None))
+    made[0].update(ids[0], lambda r: ({"n": 0, "t": 0}, None))
+    made[0].update(ids[1], lambda r: ({"n": 0, "t": 0}, None))
     workers = [threading.Thread(target=run, args=(n,)) for n in range(threads)]
     for w in workers:
         w.start()
@@ -58,18 +71,18 @@ def test_concurrent_updates_count_exactly(redis_url: str) -> None:
         w.join()
     batches = threads * len([i for i in range(rounds) if i % 3 == 0])
     singles = threads * rounds - batches
-    table = tables[0]
+    table = made[0]
     counts = {iid: table.get(iid)["n"] for iid in ids}
     assert sum(counts.values()) == singles + 2 * batches
     assert counts == {iid: r["n"] for iid, r in table.records()}
     assert len(table) == 2
     assert sum(tried) > threads * rounds  # the updaters did collide and retry
-    for t in tables:
-        t.redis.close()
 
 
-def test_a_step_that_raises_writes_nothing_and_none_deletes(redis_url: str) -> None:
-    table = _table(redis_url)
+def test_a_step_that_raises_writes_nothing_and_none_deletes(
+    tables: Callable[..., RedisLiveTable],
+) -> None:
+    table = tables()
     table.update("x", lambda r: ({"n": 1, "t": 0}, None))
 
     def fail(record: dict | None) -> tuple[dict, None]:
@@ -83,8 +96,10 @@ def test_a_step_that_raises_writes_nothing_and_none_deletes(redis_url: str) -> N
     assert table.get("x") is None and len(table) == 0 and table.records() == []
 
 
-def test_a_record_expires_after_its_last_update(redis_url: str, redis_server: RedisServer) -> None:
-    table = _table(redis_url, expire_s=2.0)
+def test_a_record_expires_after_its_last_update(
+    tables: Callable[..., RedisLiveTable], redis_server: RedisServer
+) -> None:
+    table = tables(expire_s=2.0)
     table.update("brief", lambda r: ({"t": 1}, None))
     ttl = redis_server.client.pttl(b"voc:live:brief")
     assert 1000 < ttl <= 2000
@@ -100,12 +115,14 @@ def test_a_record_expires_after_its_last_update(redis_url: str, redis_server: Re
     assert redis_server.client.zcard(LIVE_INDEX) == 0  # records() pruned the index
 
 
-def test_the_expiry_follows_the_live_idle_time(tmp_path: Path, redis_url: str) -> None:
+def test_the_expiry_follows_the_live_idle_time(
+    tmp_path: Path, redis_url: str, tables: Callable[..., RedisLiveTable]
+) -> None:
     cfg = make_config(
         tmp_path / "s", cluster={"redis_url": redis_url}, live={"idle_s": 30, "sweep_s": 2}
     )
     table = RedisLiveTable.from_config(cfg)
-    assert table is not None and table.expire_ms == 62_000
+    assert table is not None and tables(table=table).expire_ms == 62_000
     assert RedisLiveTable.from_config(make_config(tmp_path / "e")) is None
     with pytest.raises(ConfigError, match=r"\[cluster\] redis_ur"):
         RedisLiveTable.from_config(make_config(tmp_path / "b", cluster={"redis_ur": "x"}))
@@ -136,4 +153,34 @@ def test_redis_down_answers_unavailable_and_cards_keep_serving(tmp_path: Path) -
     finally:
         if running is not None:
             running.stop(grace=0.5)
+            running.service.interactions.table.redis.close()  # the process would exit here
+        own.stop()
+
+
+def test_the_node_recovers_by_itself_when_redis_returns(tmp_path: Path) -> None:
+    own = RedisServer(tmp_path / "redis")
+    running = None
+    try:
+        live = {"idle_s": 0.3, "sweep_s": 0.1}
+        cfg = make_config(tmp_path / "store", cluster={"redis_url": own.url}, live=live)
+        running = build_server(cfg)
+        with VocClient(f"127.0.0.1:{running.port}", timeout=10) as client:
+            client.wait_until_serving()
+            own.client.close()
+            own.stop()
+            with pytest.raises(grpc.RpcError) as err:
+                client.score("back-1", "快递一周了还没到", customer_id="c-back")
+            assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+            time.sleep(0.5)  # the sweeper meets the dead Redis a few times
+            own = RedisServer(tmp_path / "redis", port=own.port)  # back, on the same address
+            assert client.score("back-1", "快递一周了还没到", customer_id="c-back").topics
+            deadline = time.monotonic() + 10  # idle: the sweeper writes it to the profile
+            while not client.card("c-back").topics and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert [t.topic for t in client.card("c-back").topics] == ["logistics.delay"]
+            assert own.client.keys(b"voc:live:*") == []
+    finally:
+        if running is not None:
+            running.stop(grace=0.5)
+            running.service.interactions.table.redis.close()  # the process would exit here
         own.stop()
