@@ -4,8 +4,9 @@ so the utterances of a call may arrive through any node (DESIGN.md "State and sc
 Imported only when a cluster is configured; `make run` needs no Redis. One key per interaction
 (orjson, as the embedded table stores it) expiring `expire_s` after its last update, and a
 sorted set of the ids by expiry that counts and lists them. Every update is optimistic: it
-reads the records, and one Lua script writes the changes only if those records are still as
-read (two round trips); when another process or node wrote one first, the update runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
+reads the records (MGET), and one Lua script writes the changes only if those records are
+still as read, so two round trips; when another process or node wrote one first, the update
+runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from typing import Any
 
 import orjson
 import redis
-from redis.commands.core import Script
 
 from server.config import Config, ConfigError, build_section
 from server.errors import Unavailable
 from server.interactions import InteractionLimits
+from server.state import KEEP
 
 LIVE_PREFIX = b"voc:live:"  # + interaction id: the live record
 LIVE_INDEX = b"voc:live"  # sorted set: interaction id -> its key's expiry (wall-clock ms)
@@ -103,29 +104,39 @@ class RedisLiveTable:
         return None if raw is None else orjson.loads(raw)
 
     def update(self, interaction_id: str, step: Callable[[dict | None], tuple[Any, Any]]) -> Any:
-        key = interaction_id.encode()
+        return self.update_many([interaction_id], lambda _iid, record: step(record))[0]
 
-        def work(tx: _RedisTxn) -> Any:
-            record, result = step(tx.get("live", key))
-            if record is None:
-                tx.delete("live", key)
-            else:
-                tx.put("live", key, record)
-            return result
-
-        return self.update_many(work)
-
-    def update_many(self, step: Callable[[Any], Any]) -> Any:
-        """Runs `step` on a transaction over the "live" records (get, put, delete by
-        records.live_key) and commits what it wrote in one script, unless a record it read
-        changed meanwhile: then `step` runs again on the new records. Exceptions of `step`
-        leave everything as it was."""
+    def update_many(
+        self, interaction_ids: list[str], step: Callable[[str, dict | None], tuple[Any, Any]]
+    ) -> list[Any]:
+        """Reads the records at once, runs `step` on each, and commits what changed in one
+        script unless one of them changed meanwhile: then everything runs again on the new
+        records. An exception of `step` leaves every record as it was."""
+        ids = [iid.encode() for iid in interaction_ids]
+        keys = [_key(i) for i in ids]
         with self._reachable():
             while True:
-                tx = _RedisTxn(self.redis)
-                result = step(tx)
-                if not tx.writes or tx.commit(self._commit, _wall_ms() + self.expire_ms):
-                    return result
+                raws = self.redis.mget(keys) if keys else []
+                results, writes = [], {}
+                for iid, raw in zip(ids, raws, strict=True):
+                    record, result = step(iid.decode(), orjson.loads(raw) if raw else None)
+                    if record is None:
+                        if raw is not None:
+                            writes[iid] = b""
+                    elif record is not KEEP:
+                        writes[iid] = orjson.dumps(record)
+                    results.append(result)
+                if not writes or self._commit_if_unchanged(keys, raws, writes):
+                    return results
+
+    def _commit_if_unchanged(
+        self, keys: list[bytes], raws: list[bytes | None], writes: dict[bytes, bytes]
+    ) -> bool:
+        expire_at_ms = _wall_ms() + self.expire_ms
+        args: list[Any] = [expire_at_ms, len(keys), *(raw or b"" for raw in raws)]
+        for iid, raw in writes.items():
+            args += [raw, iid]
+        return bool(self._commit(keys=[LIVE_INDEX, *keys, *map(_key, writes)], args=args))
 
     def records(self) -> list[tuple[str, dict[str, Any]]]:
         now = _wall_ms()
@@ -141,9 +152,9 @@ class RedisLiveTable:
             return int(self.redis.zcount(LIVE_INDEX, f"({_wall_ms()}", "+inf"))
 
 
-# Commits a transaction if every record it read is still as read (compare and set):
-# KEYS = index, the keys read, the keys written; ARGV = expiry ms, how many were read, the raw
-# records read ("" = absent), then per key written its new raw record ("" = delete) and its id.
+# Commits an update if every record it read is still as read (compare and set): KEYS = the
+# index, the keys read, the keys written; ARGV = expiry ms, how many were read, the raw records
+# read ("" = absent), then per key written its new raw record ("" = delete) and its id.
 _COMMIT = """
 local nread = tonumber(ARGV[2])
 for i = 1, nread do
@@ -161,45 +172,6 @@ for i = 2 + nread, #KEYS do
 end
 return 1
 """
-
-
-class _RedisTxn:
-    """The WriteTxn subset live updates use: reads go to Redis at once and are remembered,
-    writes wait for the commit."""
-
-    def __init__(self, client: redis.Redis) -> None:
-        self.redis = client
-        self.read: dict[bytes, bytes] = {}  # interaction id -> raw record read (b"" = absent)
-        self.writes: dict[bytes, Any] = {}  # interaction id -> record, None = delete
-
-    def get(self, db: str, key: bytes) -> Any | None:
-        _only_live(db)
-        if key in self.writes:
-            return self.writes[key]
-        raw = self.redis.get(_key(key)) or b""
-        self.read.setdefault(key, raw)
-        return orjson.loads(raw) if raw else None
-
-    def put(self, db: str, key: bytes, value: Any) -> None:
-        _only_live(db)
-        self.writes[key] = value
-
-    def delete(self, db: str, key: bytes) -> None:
-        _only_live(db)
-        self.writes[key] = None
-
-    def commit(self, script: Script, expire_at_ms: int) -> bool:
-        """False when a record read has changed since (nothing written)."""
-        keys = [LIVE_INDEX, *map(_key, self.read), *map(_key, self.writes)]
-        args: list[Any] = [expire_at_ms, len(self.read), *self.read.values()]
-        for key, record in self.writes.items():
-            args += [b"" if record is None else orjson.dumps(record), key]
-        return bool(script(keys=keys, args=args))
-
-
-def _only_live(db: str) -> None:
-    if db != "live":
-        raise ValueError(f"the Redis live table holds only live records, not {db!r}")
 
 
 def _key(interaction_id: bytes) -> bytes:

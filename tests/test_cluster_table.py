@@ -14,6 +14,7 @@ import pytest
 from clients.client import VocClient
 from server.app import build_server
 from server.config import ConfigError
+from server.state import KEEP
 from tests.conftest import make_config
 from tests.redis_server import RedisServer
 
@@ -49,16 +50,14 @@ def test_concurrent_updates_count_exactly(tables: Callable[..., RedisLiveTable])
         record["n"] += 1
         return record, record["n"]
 
-    def batch(tx, n: int) -> None:  # noqa: ANN001 - a _RedisTxn
+    def batch(iid: str, record: dict | None, n: int) -> tuple[dict, None]:
         tried[n] += 1
-        for iid in ids:  # both records in one transaction
-            record = tx.get("live", iid.encode())
-            tx.put("live", iid.encode(), {"n": record["n"] + 1, "t": 0})
+        return {"n": record["n"] + 1, "t": 0}, None
 
     def run(n: int) -> None:
         for i in range(rounds):
             if i % 3 == 0:
-                made[n].update_many(lambda tx, n=n: batch(tx, n))
+                made[n].update_many(ids, lambda iid, r, n=n: batch(iid, r, n))  # both at once
             else:
                 made[n].update(ids[i % 2], lambda r, n=n: bump(r, n))
 
@@ -71,15 +70,19 @@ def test_concurrent_updates_count_exactly(tables: Callable[..., RedisLiveTable])
         w.join()
     batches = threads * len([i for i in range(rounds) if i % 3 == 0])
     singles = threads * rounds - batches
+    expected = {iid: batches for iid in ids}
+    for i in range(rounds):
+        if i % 3:
+            expected[ids[i % 2]] += threads
     table = made[0]
     counts = {iid: table.get(iid)["n"] for iid in ids}
-    assert sum(counts.values()) == singles + 2 * batches
+    assert counts == expected  # not one update lost or counted twice
     assert counts == {iid: r["n"] for iid, r in table.records()}
     assert len(table) == 2
-    assert sum(tried) > threads * rounds  # the updaters did collide and retry
+    assert sum(tried) > singles + 2 * batches  # the updaters did collide and retry
 
 
-def test_a_step_that_raises_writes_nothing_and_none_deletes(
+def test_a_step_that_raises_writes_nothing_keep_keeps_and_none_deletes(
     tables: Callable[..., RedisLiveTable],
 ) -> None:
     table = tables()
@@ -92,6 +95,8 @@ def test_a_step_that_raises_writes_nothing_and_none_deletes(
     with pytest.raises(KeyError):
         table.update("x", fail)
     assert table.get("x") == {"n": 1, "t": 0}
+    assert table.update_many(["x", "y"], lambda iid, r: (KEEP, iid)) == ["x", "y"]
+    assert table.get("x") == {"n": 1, "t": 0} and table.get("y") is None
     assert table.update("x", lambda r: (None, "gone")) == "gone"
     assert table.get("x") is None and len(table) == 0 and table.records() == []
 
