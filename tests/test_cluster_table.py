@@ -13,7 +13,7 @@ import pytest
 
 from clients.client import VocClient
 from server.app import build_server
-from server.config import ConfigError
+from server.config import ConfigError, load_config
 from server.state import KEEP
 from tests.conftest import make_config
 from tests.redis_server import RedisServer
@@ -129,6 +129,8 @@ def test_the_expiry_follows_the_live_idle_time(
     table = RedisLiveTable.from_config(cfg)
     assert table is not None and tables(table=table).expire_ms == 62_000
     assert RedisLiveTable.from_config(make_config(tmp_path / "e")) is None
+    from_env = load_config(None, env={"VOC_CLUSTER_REDIS_URL": redis_url})
+    assert ClusterParams.from_config(from_env).redis_url == redis_url
     with pytest.raises(ConfigError, match=r"\[cluster\] redis_ur"):
         RedisLiveTable.from_config(make_config(tmp_path / "b", cluster={"redis_ur": "x"}))
     with pytest.raises(ConfigError, match=r"\[cluster\] redis_url"):
