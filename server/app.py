@@ -317,10 +317,21 @@ def build_server(
             triggers.wait_for_owner(60.0)
         else:
             triggers = TriggerEngine.open(cfg, store, engine, clock)
+        live_table = None  # embedded beside the store, unless the cluster's Redis holds it
+        if cfg.cluster:  # redis is imported only for a cluster
+            from server.cluster import RedisLiveTable
+
+            live_table = RedisLiveTable.from_config(cfg)
         # one process per node sweeps idle interactions and writes the live ones out at the
         # stop: the only one, or the trigger owner (stopped after every worker)
         interactions = Interactions.from_config(
-            cfg, store, engine, clock=clock, signals=triggers.observe, keeper=role != "worker"
+            cfg,
+            store,
+            engine,
+            clock=clock,
+            signals=triggers.observe,
+            keeper=role != "worker",
+            table=live_table,
         )
     except (ConfigError, VocError) as exc:
         store.close()

@@ -115,6 +115,8 @@ class Config:
     sla: Mapping[str, Any] = field(default_factory=dict)
     # [gateway]: JSON over HTTP in the Connect protocol (server/gateway.py)
     gateway: Mapping[str, Any] = field(default_factory=dict)
+    # [cluster]: redis_url set = one service with every node on that Redis (server/cluster.py)
+    cluster: Mapping[str, Any] = field(default_factory=dict)
     source: str = "defaults"
 
 
@@ -137,6 +139,7 @@ _FREE_SECTIONS = (
     "board",
     "sla",
     "gateway",
+    "cluster",
 )
 _PRIORITIES = ("GREEN", "YELLOW", "ORANGE", "RED")
 

@@ -249,7 +249,8 @@ class Interactions:
         self._stop.set()
         written = 0
         try:
-            if self.keeper:
+            # a table that outlives the node (the cluster's Redis) keeps its calls for the others
+            if self.keeper and getattr(self.table, "drain_at_stop", True):
                 if timeout_s is None:
                     timeout_s = self.cfg.server.grace_s
                 deadline = time.monotonic() + timeout_s
@@ -552,6 +553,8 @@ class Interactions:
         while not self._stop.wait(self.limits.sweep_s):
             try:
                 self.sweep()
+            except Unavailable as exc:  # the cluster's Redis, for now: no traceback each time
+                log.warning("sweeping live interactions failed, trying again: %s", exc)
             except Exception:  # noqa: BLE001 - the table closes at the stop
                 if self._stop.is_set():
                     return

@@ -25,6 +25,7 @@ os.environ.setdefault("VOC_BOARD_LISTEN", "127.0.0.1:0")
 from clients.client import VocClient  # noqa: E402
 from server.app import Running, build_server  # noqa: E402
 from server.config import Config, load_config  # noqa: E402
+from tests.redis_server import redis_server, redis_url  # noqa: E402, F401 - cluster fixtures
 
 
 def make_config(store: Path, **sections: dict) -> Config:
