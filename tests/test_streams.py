@@ -3,6 +3,7 @@ refuse at once; idle streams end with a clear status and their interaction is ke
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
 import time
@@ -17,6 +18,7 @@ from clients.client import VocClient
 from clients.idle_streams import IdleStreams
 from clients.pb import voc_pb2
 from server.app import Running, build_server
+from server.streams import widen_futex_hash
 from tests.conftest import make_config
 
 LIVE, WATCH = 300, 40
@@ -87,6 +89,11 @@ def test_streams_past_the_limit_are_refused_at_once(small: Running) -> None:
     target = f"127.0.0.1:{small.port}"
     with IdleStreams(target, live=4, watch=2, channels=1, prefix="full") as holder:
         assert (holder.held.live_open, holder.held.watch_open) == (4, 2)
+        # one count of open streams, the admission's: the limit, the gauge and the stats agree
+        assert small.pools is not None and small.metrics is not None
+        assert (small.pools.open_streams()["live"], small.pools.open_streams()["watch"]) == (4, 2)
+        gauge = small.metrics.registry.get_sample_value("vocscore_interaction_streams")
+        assert gauge == 4
         with VocClient(target) as client:
             started = time.monotonic()
             extra = OpenStream(client, "full-extra")
@@ -157,6 +164,19 @@ def test_idle_watchers_are_not_cut_off(small: Running) -> None:
         reader.join(10)
         assert failure and failure[0].code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert "idle" not in (failure[0].details() or "")  # the client's own deadline
+
+
+def test_the_futex_hash_is_sized_for_the_stream_threads(small: Running) -> None:
+    """Linux 6.16+ hashes sleeping threads into 16 buckets on 2 cores unless told otherwise."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    current = libc.prctl(78, 2, 0, 0, 0)  # PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS
+    if current < 0:
+        pytest.skip("this kernel has no per-process futex hash")
+    assert small.pools is not None
+    threads = small.pools.max_threads()
+    assert small.pools.futex_slots >= threads
+    assert current >= threads
+    assert widen_futex_hash(threads) == current  # already wide enough: left as it is
 
 
 def test_stream_settings_are_checked() -> None:
