@@ -7,7 +7,7 @@ import ctypes
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -49,6 +49,12 @@ def customer(iid: str, text: str, cid: str = "stream-c1") -> voc_pb2.Utterance:
         channel=voc_pb2.VOICE,
         text=text,
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class OpenStream:
@@ -177,6 +183,21 @@ def test_the_futex_hash_is_sized_for_the_stream_threads(small: Running) -> None:
     assert small.pools.futex_slots >= threads
     assert current >= threads
     assert widen_futex_hash(threads) == current  # already wide enough: left as it is
+
+
+def test_a_watcher_that_leaves_is_let_go_at_once(small: Running) -> None:
+    """An idle watcher's wait is minutes long (server/hub.py): the RPC's end must close it."""
+    assert small.pools is not None
+    hub = small.service.require_triggers().hub
+    with VocClient(f"127.0.0.1:{small.port}") as client:
+        watcher = client.voc.WatchTriggers(voc_pb2.WatchRequest(), timeout=30)
+        watcher.initial_metadata()  # admitted; it subscribes right after
+        wait_until(lambda: hub.subscribers == 1, 3)
+        assert small.pools.open_streams()["watch"] == 1
+        watcher.cancel()
+        wait_until(lambda: small.pools.open_streams()["watch"] == 0, 3)
+        assert small.pools.open_streams()["watch"] == 0
+        assert hub.subscribers == 0
 
 
 def test_stream_settings_are_checked() -> None:
