@@ -30,8 +30,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hdrh.histogram import HdrHistogram
 
-from bench.load import REPO, child_env, start_real
+from bench.load import REPO, child_env, spawn, start_real, wait_ready
 from clients.pb import voc_pb2, voc_pb2_grpc
+from server.workers import free_port
 
 RATE_PER_S = 40  # each of the three calls, open loop
 CALL_TIMEOUT_S = 5.0
@@ -163,11 +164,24 @@ class Holder:
         return json.loads(line) if line else {}
 
 
+def start_aio(out: Path, store: Path) -> Any:
+    """The grpc.aio prototype (bench/streams_aio.py) over the same service, in place of the server."""
+    port = free_port()
+    argv = ["-m", "bench.streams_aio", "--listen", f"127.0.0.1:{port}", "--store", str(store)]
+    server = spawn("aio", argv, port, out)
+    wait_ready(server, health=True)
+    return server
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vocscore-streams-") as tmp:
-        server = start_real(out, Path(tmp) / "store")
+        server = (
+            start_aio(out, Path(tmp) / "store")
+            if args.aio
+            else start_real(out, Path(tmp) / "store")
+        )
         try:
             pid = server.proc.pid
             before = phase(server.target, args.seconds, args.rate)
@@ -246,6 +260,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=15.0, help="per phase")
     parser.add_argument("--rate", type=float, default=RATE_PER_S, help="calls/s of each kind")
     parser.add_argument("--out", default=str(REPO / "bench" / "out"))
+    parser.add_argument(
+        "--aio",
+        action="store_true",
+        help="measure the grpc.aio prototype (bench/streams_aio.py) instead of the server",
+    )
     args = parser.parse_args(argv)
     result = run(args)
     (Path(args.out) / "streams.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
