@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hdrh.histogram import HdrHistogram
 
-from bench.load import REPO, child_env, spawn, start_real, wait_ready
+from bench.load import REPO, child_env, spawn, wait_ready
 from clients.pb import voc_pb2, voc_pb2_grpc
 from server.workers import free_port
 
@@ -45,6 +46,12 @@ def rss_mib(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far (every thread)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def threads_of(pid: int) -> int:
@@ -164,11 +171,35 @@ class Holder:
         return json.loads(line) if line else {}
 
 
-def start_aio(out: Path, store: Path) -> Any:
-    """The grpc.aio prototype (bench/streams_aio.py) over the same service, in place of the server."""
+class Busy:
+    """The server's CPU, in % of one core, over each phase measured through it."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.pct: list[float] = []
+
+    def during(self, measure: Callable[..., Any], *args: Any) -> Any:
+        cpu0, t0 = cpu_seconds(self.pid), time.monotonic()
+        result = measure(*args)
+        self.pct.append(100 * (cpu_seconds(self.pid) - cpu0) / (time.monotonic() - t0))
+        return result
+
+
+def start(out: Path, tmp: Path, aio: bool) -> Any:
+    """The server (or, with `aio`, the grpc.aio prototype in bench/streams_aio.py) over a demo
+    store, without its metrics, board and gateway ports: another server on the machine may hold
+    the default ones, and they play no part here."""
     port = free_port()
-    argv = ["-m", "bench.streams_aio", "--listen", f"127.0.0.1:{port}", "--store", str(store)]
-    server = spawn("aio", argv, port, out)
+    config = tmp / "streams.toml"
+    config.write_text(
+        '[metrics]\nlisten = ""\n[board]\nlisten = ""\n[gateway]\nlisten = ""\n', encoding="utf-8"
+    )
+    listen = ["--listen", f"127.0.0.1:{port}", "--store", str(tmp / "store")]
+    if aio:
+        server = spawn("aio", ["-m", "bench.streams_aio", *listen], port, out)
+    else:
+        argv = ["-m", "server", *listen, "--config", str(config), "--demo", "--workers", "1"]
+        server = spawn("real", [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
     wait_ready(server, health=True)
     return server
 
@@ -177,14 +208,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vocscore-streams-") as tmp:
-        server = (
-            start_aio(out, Path(tmp) / "store")
-            if args.aio
-            else start_real(out, Path(tmp) / "store")
-        )
+        server = start(out, Path(tmp), args.aio)
         try:
             pid = server.proc.pid
-            before = phase(server.target, args.seconds, args.rate)
+            busy = Busy(pid)
+            before = busy.during(phase, server.target, args.seconds, args.rate)
             rss0, threads0 = rss_mib(pid), threads_of(pid)
             t0 = time.monotonic()
             holder = Holder(server.target, args.live, args.watch, out)
@@ -193,12 +221,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 open_s = time.monotonic() - t0
                 time.sleep(1.0)
                 rss1, threads1 = rss_mib(pid), threads_of(pid)
-                during = phase(server.target, args.seconds, args.rate)
+                during = busy.during(phase, server.target, args.seconds, args.rate)
             finally:
                 ended = holder.close()
             with grpc.insecure_channel(server.target) as channel:
                 settle_s = settle(calls(channel)["Health/Check"])
-            after = phase(server.target, args.seconds, args.rate)
+            after = busy.during(phase, server.target, args.seconds, args.rate)
             rss2 = rss_mib(pid)
         finally:
             server.stop()
@@ -214,6 +242,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rss_mib": {"before": rss0, "with_streams": rss1, "after_close": rss2},
         "mib_per_1000_streams": (rss1 - rss0) * per_k,
         "threads": {"before": threads0, "with_streams": threads1},
+        # the server's CPU while serving the same calls: the figure least moved by a busy machine
+        "cpu_pct": dict(zip(("without", "with", "after"), busy.pct, strict=True)),
         "phases": {"without": before, "with": during, "after": after},
         "p99_ratio": {
             name: during[name]["p99_ms"] / max(before[name]["p99_ms"], 1e-3) for name in before
@@ -238,7 +268,7 @@ def report(r: dict[str, Any]) -> str:
             f"| {name} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {b['p50_ms']:.2f} | "
             f"{b['p99_ms']:.2f} | {c['p99_ms']:.2f} | {r['p99_ratio'][name]:.2f}x | {b['errors']} |"
         )
-    rss = r["rss_mib"]
+    rss, cpu = r["rss_mib"], r["cpu_pct"]
     lines += [
         "",
         f"Server RSS {rss['before']:.0f} MiB -> {rss['with_streams']:.0f} MiB with the streams "
@@ -246,7 +276,9 @@ def report(r: dict[str, Any]) -> str:
         f"MiB after they closed; threads {r['threads']['before']:,} -> "
         f"{r['threads']['with_streams']:,}. Streams refused or failed: "
         f"{held.get('ended') or 'none'}; at close: {r['ended'].get('ended') or 'none'}. After "
-        f"the holder closed them, health answered again in {r['settle_s']:.1f} s.",
+        f"the holder closed them, health answered again in {r['settle_s']:.1f} s. Server CPU "
+        f"while serving the calls: {cpu['without']:.0f} % of a core without the streams, "
+        f"{cpu['with']:.0f} % with them, {cpu['after']:.0f} % after.",
     ]
     return "\n".join(lines)
 
