@@ -7,10 +7,12 @@ customer utterance, then stays open and silent, as a call between utterances doe
 WatchTriggers watchers. Health/Check, GetSummaryCard and ScoreUtterance are sent at a steady rate
 (open loop, one thread each) in three phases: before the streams, with them held, after they
 closed. Reported: p50/p99 per call and phase, the p99 ratio with/without streams (the budget is
-<= 1.5x), errors, and the server's resident memory and threads per 1,000 open streams.
+<= 1.5x), errors, the server's resident memory and threads per 1,000 open streams, and its CPU
+in each phase.
 
     python -m bench.streams                      # 5,000 live + 500 watchers, about 2 minutes
     python -m bench.streams --live 1000 --watch 100 --seconds 5
+    python -m bench.streams --aio                # the grpc.aio candidate over the same service
 """
 
 from __future__ import annotations
