@@ -6,9 +6,11 @@ A real server (`python -m server --workers 1 --demo`) runs in a subprocess; a se
 customer utterance, then stays open and silent, as a call between utterances does) and `--watch`
 WatchTriggers watchers. Health/Check, GetSummaryCard and ScoreUtterance are sent at a steady rate
 (open loop, one thread each) in three phases: before the streams, with them held, after they
-closed. Reported: p50/p99 per call and phase, the p99 ratio with/without streams (the budget is
-<= 1.5x), errors, the server's resident memory and threads per 1,000 open streams, and its CPU
-in each phase.
+closed; a twin server that never holds a stream takes the same calls in the same windows.
+Reported: p50/p99 per call and phase, the p99 ratio with/without streams (the budget is <= 1.5x)
+both a phase apart and against the twin in the same window (on a shared machine the first moves
+with whatever else runs), errors, the server's resident memory and threads per 1,000 open
+streams, and its CPU in each phase.
 
     python -m bench.streams                      # 5,000 live + 500 watchers, about 2 minutes
     python -m bench.streams --live 1000 --watch 100 --seconds 5
@@ -41,6 +43,7 @@ RATE_PER_S = 40  # each of the three calls, open loop
 CALL_TIMEOUT_S = 5.0
 HOLD_TIMEOUT_S = 600
 SETTLE_TIMEOUT_S = 180.0
+CALLS = ("Health/Check", "GetSummaryCard", "ScoreUtterance")
 
 
 def rss_mib(pid: int) -> float:
@@ -126,10 +129,7 @@ def phase(target: str, seconds: float, rate: float) -> dict[str, dict[str, float
             "p99_ms": hist.get_value_at_percentile(99) / 1000,
         }
 
-    threads = [
-        threading.Thread(target=drive, args=(name,))
-        for name in ("Health/Check", "GetSummaryCard", "ScoreUtterance")
-    ]
+    threads = [threading.Thread(target=drive, args=(name,)) for name in CALLS]
     for t in threads:
         t.start()
     for t in threads:
@@ -187,34 +187,54 @@ class Busy:
         return result
 
 
-def start(out: Path, tmp: Path, aio: bool) -> Any:
+def start(out: Path, tmp: Path, aio: bool, name: str = "real") -> Any:
     """The server (or, with `aio`, the grpc.aio prototype in bench/streams_aio.py) over a demo
     store, without its metrics, board and gateway ports: another server on the machine may hold
     the default ones, and they play no part here."""
     port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     config = tmp / "streams.toml"
     config.write_text(
         '[metrics]\nlisten = ""\n[board]\nlisten = ""\n[gateway]\nlisten = ""\n', encoding="utf-8"
     )
     listen = ["--listen", f"127.0.0.1:{port}", "--store", str(tmp / "store")]
     if aio:
-        server = spawn("aio", ["-m", "bench.streams_aio", *listen], port, out)
+        server = spawn(f"{name}-aio", ["-m", "bench.streams_aio", *listen], port, out)
     else:
         argv = ["-m", "server", *listen, "--config", str(config), "--demo", "--workers", "1"]
-        server = spawn("real", [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
+        server = spawn(name, [*argv, "--log-level", "WARNING", "--log-format", "text"], port, out)
     wait_ready(server, health=True)
     return server
+
+
+def side_by_side(targets: list[str], seconds: float, rate: float) -> list[dict[str, Any]]:
+    """The same phase against each target at once: one machine, one window."""
+    results: list[dict[str, Any]] = [{} for _ in targets]
+
+    def one(i: int) -> None:
+        results[i] = phase(targets[i], seconds, rate)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(targets))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="vocscore-streams-") as tmp:
-        server = start(out, Path(tmp), args.aio)
+        server = start(out, Path(tmp) / "real", args.aio)
+        # a twin that never holds a stream, measured in the same windows: on a shared machine
+        # the ratio of two p99s taken a minute apart moves more than the streams do
+        twin = start(out, Path(tmp) / "twin", args.aio, name="twin")
+        targets = [server.target, twin.target]
         try:
             pid = server.proc.pid
             busy = Busy(pid)
-            before = busy.during(phase, server.target, args.seconds, args.rate)
+            before, twin_before = busy.during(side_by_side, targets, args.seconds, args.rate)
             rss0, threads0 = rss_mib(pid), threads_of(pid)
             t0 = time.monotonic()
             holder = Holder(server.target, args.live, args.watch, out)
@@ -223,7 +243,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 open_s = time.monotonic() - t0
                 time.sleep(1.0)
                 rss1, threads1 = rss_mib(pid), threads_of(pid)
-                during = busy.during(phase, server.target, args.seconds, args.rate)
+                holding = Busy(holder.proc.pid)  # it shares the machine's cores
+                during, twin_during = busy.during(
+                    holding.during, side_by_side, targets, args.seconds, args.rate
+                )
             finally:
                 ended = holder.close()
             with grpc.insecure_channel(server.target) as channel:
@@ -232,6 +255,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rss2 = rss_mib(pid)
         finally:
             server.stop()
+            twin.stop()
     opened = held.get("live_open", 0) + held.get("watch_open", 0)
     per_k = 1000 / opened if opened else float("nan")
     return {
@@ -246,9 +270,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "threads": {"before": threads0, "with_streams": threads1},
         # the server's CPU while serving the same calls: the figure least moved by a busy machine
         "cpu_pct": dict(zip(("without", "with", "after"), busy.pct, strict=True)),
+        "holder_cpu_pct": holding.pct[0],
         "phases": {"without": before, "with": during, "after": after},
+        "twin": {"without": twin_before, "with": twin_during},
         "p99_ratio": {
             name: during[name]["p99_ms"] / max(before[name]["p99_ms"], 1e-3) for name in before
+        },
+        "p99_ratio_twin": {
+            name: during[name]["p99_ms"] / max(twin_during[name]["p99_ms"], 1e-3) for name in before
         },
     }
 
@@ -260,15 +289,17 @@ def report(r: dict[str, Any]) -> str:
         f" watchers held (asked {r['live']:,} + {r['watch']:,}), opened in {r['open_s']:.0f} s",
         "",
         "| call | p50 ms without | p99 ms without | p50 ms with | p99 ms with | p99 after close |"
-        " p99 with / without | errors with |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " p99 with / without | twin p50 / p99 ms, same window | p99 with / twin | errors with |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    ph = r["phases"]
-    for name in ph["without"]:
-        a, b, c = ph["without"][name], ph["with"][name], ph["after"][name]
+    ph, tw = r["phases"], r["twin"]["with"]
+    for name in CALLS:
+        a, b, c, t = ph["without"][name], ph["with"][name], ph["after"][name], tw[name]
         lines.append(
             f"| {name} | {a['p50_ms']:.2f} | {a['p99_ms']:.2f} | {b['p50_ms']:.2f} | "
-            f"{b['p99_ms']:.2f} | {c['p99_ms']:.2f} | {r['p99_ratio'][name]:.2f}x | {b['errors']} |"
+            f"{b['p99_ms']:.2f} | {c['p99_ms']:.2f} | {r['p99_ratio'][name]:.2f}x | "
+            f"{t['p50_ms']:.2f} / {t['p99_ms']:.2f} | {r['p99_ratio_twin'][name]:.2f}x | "
+            f"{b['errors']} |"
         )
     rss, cpu = r["rss_mib"], r["cpu_pct"]
     lines += [
@@ -280,7 +311,8 @@ def report(r: dict[str, Any]) -> str:
         f"{held.get('ended') or 'none'}; at close: {r['ended'].get('ended') or 'none'}. After "
         f"the holder closed them, health answered again in {r['settle_s']:.1f} s. Server CPU "
         f"while serving the calls: {cpu['without']:.0f} % of a core without the streams, "
-        f"{cpu['with']:.0f} % with them, {cpu['after']:.0f} % after.",
+        f"{cpu['with']:.0f} % with them, {cpu['after']:.0f} % after; the holder of the streams "
+        f"{r['holder_cpu_pct']:.0f} % while they were held.",
     ]
     return "\n".join(lines)
 
