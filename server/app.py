@@ -348,7 +348,7 @@ def build_server(
             idle_s=cfg.server.stream_idle_s,
         )
     )
-    metrics = ServerMetrics(service)
+    metrics = ServerMetrics(service, pools.open_streams)
     server = grpc.server(
         pools.default_pool,
         options=server_options(cfg, reuse_port=reuse_port or role == "worker"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -12,6 +13,10 @@ from server.errors import ResourceExhausted, Unavailable
 
 log = logging.getLogger(__name__)
 _OPEN, _DROPPED, _CLOSED = "open", "dropped", "closed"
+# A watcher's RPC closes its subscription when it ends, so the idle poll is only a safety net: a
+# 1 s poll woke 500 idle watchers at once every second and held cards and health up ~100 ms
+# (bench/RESULTS.md, streams); the long, jittered wait spreads the wake-ups over minutes.
+IDLE_POLL_S = 300.0
 
 
 class Subscription:
@@ -42,13 +47,13 @@ class Subscription:
             self._cond.notify_all()
             return True
 
-    def stream(self, poll_s: float = 1.0) -> Iterator[dict[str, Any] | None]:
+    def stream(self, poll_s: float = IDLE_POLL_S) -> Iterator[dict[str, Any] | None]:
         """Triggers as they arrive, and None every `poll_s` without one (so the caller can check
         its connection); ends when closed; raises ResourceExhausted once dropped."""
         while True:
             with self._cond:
                 if not self._items and self._state == _OPEN:
-                    self._cond.wait(poll_s)
+                    self._cond.wait(poll_s * random.uniform(0.5, 1.0))
                 if self._state == _DROPPED:
                     raise ResourceExhausted(
                         "watcher too slow: trigger queue full; reconnect with since_ms"

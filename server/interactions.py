@@ -78,7 +78,8 @@ class InteractionLimits:
     max_live: int = 20_000  # live at once; past it the least recently active are written out
     idle_s: float = 600.0
     sweep_s: float = 5.0
-    max_streams: int = 6_000  # open StreamInteraction streams, one thread each (bench.streams)
+    # open StreamInteraction streams, one thread each: admitted and counted by server/streams.py
+    max_streams: int = 6_000
 
 
 def check_utterance(
@@ -201,7 +202,6 @@ class Interactions:
         self.signals = signals
         self.keeper = keeper
         self._lock = threading.Lock()
-        self._streams = 0
         self._stop = threading.Event()
         self._sweeper = threading.Thread(
             target=self._sweep, name="interaction-sweeper", daemon=True
@@ -272,20 +272,6 @@ class Interactions:
 
     def __len__(self) -> int:
         return len(self.table)
-
-    # -- streams ---------------------------------------------------------------------------
-
-    def open_stream(self) -> None:
-        with self._lock:
-            if self._streams >= self.limits.max_streams:
-                raise ResourceExhausted(
-                    f"more than {self.limits.max_streams} open interaction streams"
-                )
-            self._streams += 1
-
-    def close_stream(self) -> None:
-        with self._lock:
-            self._streams -= 1
 
     # -- scoring ---------------------------------------------------------------------------
 

@@ -168,10 +168,14 @@ class MetricsInterceptor(Collector):
 
 
 class _ServiceCollector(Collector):
-    """Store, lexicon and live-interaction gauges, read at scrape time."""
+    """Store, lexicon and live-interaction gauges, read at scrape time; open streams from the
+    server's stream admission (server/streams.py), which is the one count of them."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(
+        self, service: Any, open_streams: Callable[[], dict[str, int]] | None = None
+    ) -> None:
         self._service = service
+        self._open_streams = open_streams
 
     def collect(self) -> Iterator[Metric]:
         svc = self._service
@@ -198,7 +202,7 @@ class _ServiceCollector(Collector):
         )
         interactions = svc.interactions
         live = len(interactions) if interactions is not None else 0
-        streams = getattr(interactions, "_streams", 0)
+        streams = self._open_streams().get("live", 0) if self._open_streams else 0
         yield GaugeMetricFamily(
             "vocscore_live_interactions", "Live interactions held in memory.", value=live
         )
@@ -210,7 +214,9 @@ class _ServiceCollector(Collector):
 class ServerMetrics:
     """The metrics of one server: its own registry, the RPC interceptor and the gauges."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(
+        self, service: Any, open_streams: Callable[[], dict[str, int]] | None = None
+    ) -> None:
         self.registry = CollectorRegistry()
         self.interceptor = MetricsInterceptor()
         self.registry.register(self.interceptor)
@@ -223,7 +229,7 @@ class ServerMetrics:
         for level in voc_pb2.TriggerLevel.keys()[1:]:
             for kind in voc_pb2.TriggerKind.keys()[1:]:
                 self.triggers_fired.labels(level, kind)
-        self.registry.register(_ServiceCollector(service))
+        self.registry.register(_ServiceCollector(service, open_streams))
         ProcessCollector(registry=self.registry)
         _ACTIVE.add(self)
 

@@ -118,9 +118,9 @@ class LiveRpcs:
         self, request_iterator: Iterator[voc_pb2.Utterance], context: grpc.ServicerContext
     ) -> Iterator[voc_pb2.UtteranceScore]:
         """One interaction per stream: every utterance carries the same interaction_id; when the
-        client closes (or drops) the stream the interaction ends and is written out."""
+        client closes (or drops) the stream the interaction ends and is written out. How many may
+        be open at once is decided, and counted, by server/streams.py before this runs."""
         live = self.interactions
-        live.open_stream()
         interaction_id = None
         customer_id = ""
         try:
@@ -135,7 +135,6 @@ class LiveRpcs:
                 customer_id = customer_id or utterance.customer_id.strip()
                 yield score_pb(live.score(utterance))
         finally:
-            live.close_stream()
             if interaction_id:
                 try:
                     live.end(interaction_id, customer_id)

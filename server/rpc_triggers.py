@@ -56,8 +56,10 @@ class TriggerRpcs:
         level = convert.enum_name(voc_pb2.TriggerLevel, request.min_level, "min_level")
         triggers = self.service.require_triggers()
         sub = triggers.subscribe(_unspecified(level))
-        # a client that goes away ends the wait at once instead of at the next poll
-        context.add_callback(sub.close)
+        # a client that goes away ends the wait at once; the subscription's own poll is minutes
+        if not context.add_callback(sub.close):  # it went away already
+            sub.close()
+            return
         try:
             for trigger in triggers.follow(sub, request.since_ms):
                 if trigger is None:

@@ -14,12 +14,20 @@ the hook grpcio-health-checking uses for its Watch), so streams can only ever ta
 Past its limit a stream is refused at once with RESOURCE_EXHAUSTED, never queued. A stream whose
 client sends nothing for ``[server] stream_idle_s`` is ended with DEADLINE_EXCEEDED (a client that
 vanished is found sooner by HTTP/2 keepalive, ``[server] keepalive_s``).
+
+A parked stream thread sleeps in a futex. Linux 6.16+ gives each process a private futex hash sized
+by its CPUs, not its threads (16 buckets on 2 cores), so 5,500 parked threads made every lock
+hand-off walk a chain of ~350 sleepers: the server's CPU per call doubled and p99 rose 3-7x with the
+streams (bench/RESULTS.md). `widen_futex_hash` sizes the hash for the threads the limits allow.
 """
 
 from __future__ import annotations
 
+import ctypes
 import heapq
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +47,8 @@ OTHER_STREAMS = 32
 _LIMIT_KEYS = {"live": "[live] max_streams", "watch": "[reports] max_watchers"}
 # threads kept free in each stream pool beyond its limit, so a refusal never waits for a thread
 SLACK = 8
+# prctl(2): PR_FUTEX_HASH, its SET_SLOTS and GET_SLOTS operations (linux/prctl.h, Linux 6.16+)
+_PR_FUTEX_HASH, _FUTEX_HASH_SET_SLOTS, _FUTEX_HASH_GET_SLOTS = 78, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +200,11 @@ class StreamPools:
             "other": _Kind("other", pool("stream", limits.other + SLACK), limits.other),
         }
         self._idle = _Idle(limits.idle_s) if limits.idle_s > 0 else None
+        self.futex_slots = widen_futex_hash(self.max_threads())
+
+    def max_threads(self) -> int:
+        """Threads the pools may hold at once, every stream kind at its limit."""
+        return sum(k.pool._max_workers for k in self.kinds.values())
 
     @property
     def default_pool(self) -> futures.ThreadPoolExecutor:
@@ -302,6 +317,34 @@ class StreamPools:
             self._idle.close()
         for kind in self.kinds.values():
             kind.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def widen_futex_hash(threads: int) -> int:
+    """Gives this process a futex hash with a bucket per expected sleeping thread (a power of two,
+    which the kernel requires); returns its size, or 0 where the kernel has no private futex hash
+    (before 6.16, or not Linux: the global hash, sized by the kernel, is used)."""
+    if not sys.platform.startswith("linux"):
+        return 0
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        current = libc.prctl(_PR_FUTEX_HASH, _FUTEX_HASH_GET_SLOTS, 0, 0, 0)
+    except (OSError, AttributeError):
+        return 0
+    if current < 0:
+        return 0
+    slots = 1 << max(threads - 1, 15).bit_length()
+    if current >= slots:
+        return current
+    if libc.prctl(_PR_FUTEX_HASH, _FUTEX_HASH_SET_SLOTS, slots, 0, 0) != 0:
+        log.warning(
+            "could not size the futex hash for %d threads (%s): thousands of open streams will "
+            "cost more CPU per call",
+            threads,
+            os.strerror(ctypes.get_errno()),
+        )
+        return current
+    log.debug("futex hash: %d slots for up to %d threads", slots, threads)
+    return slots
 
 
 def _placed(behavior: Callable) -> Callable:

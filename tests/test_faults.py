@@ -235,6 +235,11 @@ def _wait_for(condition, timeout: float = 10.0) -> bool:
     return condition()
 
 
+def open_live(server: Running) -> int:
+    assert server.pools is not None
+    return server.pools.open_streams()["live"]
+
+
 @pytest.mark.parametrize("how", ["cancel", "close_channel"])
 def test_client_dropping_a_stream_frees_it(server: Running, how: str) -> None:
     interactions = server.service.interactions
@@ -250,13 +255,16 @@ def test_client_dropping_a_stream_frees_it(server: Running, how: str) -> None:
         call = client.stream(utterances(), timeout=30)
         first = next(call)
         assert first.interaction_id == iid
-        assert interactions._streams == 1
+        # one count of open streams, the admission's, and the metrics gauge reads it
+        assert open_live(server) == 1
+        assert server.metrics.registry.get_sample_value("vocscore_interaction_streams") == 1
         assert interactions.live_emotion(iid) is not None
         if how == "cancel":
             call.cancel()
         else:
             client.close()
-        assert _wait_for(lambda: interactions._streams == 0), "the stream is still counted open"
+        assert _wait_for(lambda: open_live(server) == 0), "the stream is still counted open"
+        assert server.metrics.registry.get_sample_value("vocscore_interaction_streams") == 0
         # the dropped stream ended its interaction: written to the profile, gone from memory
         assert _wait_for(lambda: interactions.live_emotion(iid) is None)
 

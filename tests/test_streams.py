@@ -3,10 +3,11 @@ refuse at once; idle streams end with a clear status and their interaction is ke
 
 from __future__ import annotations
 
+import ctypes
 import queue
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -17,6 +18,7 @@ from clients.client import VocClient
 from clients.idle_streams import IdleStreams
 from clients.pb import voc_pb2
 from server.app import Running, build_server
+from server.streams import widen_futex_hash
 from tests.conftest import make_config
 
 LIVE, WATCH = 300, 40
@@ -47,6 +49,12 @@ def customer(iid: str, text: str, cid: str = "stream-c1") -> voc_pb2.Utterance:
         channel=voc_pb2.VOICE,
         text=text,
     )
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 class OpenStream:
@@ -87,6 +95,11 @@ def test_streams_past_the_limit_are_refused_at_once(small: Running) -> None:
     target = f"127.0.0.1:{small.port}"
     with IdleStreams(target, live=4, watch=2, channels=1, prefix="full") as holder:
         assert (holder.held.live_open, holder.held.watch_open) == (4, 2)
+        # one count of open streams, the admission's: the limit, the gauge and the stats agree
+        assert small.pools is not None and small.metrics is not None
+        assert (small.pools.open_streams()["live"], small.pools.open_streams()["watch"]) == (4, 2)
+        gauge = small.metrics.registry.get_sample_value("vocscore_interaction_streams")
+        assert gauge == 4
         with VocClient(target) as client:
             started = time.monotonic()
             extra = OpenStream(client, "full-extra")
@@ -157,6 +170,34 @@ def test_idle_watchers_are_not_cut_off(small: Running) -> None:
         reader.join(10)
         assert failure and failure[0].code() == grpc.StatusCode.DEADLINE_EXCEEDED
         assert "idle" not in (failure[0].details() or "")  # the client's own deadline
+
+
+def test_the_futex_hash_is_sized_for_the_stream_threads(small: Running) -> None:
+    """Linux 6.16+ hashes sleeping threads into 16 buckets on 2 cores unless told otherwise."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    current = libc.prctl(78, 2, 0, 0, 0)  # PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS
+    if current < 0:
+        pytest.skip("this kernel has no per-process futex hash")
+    assert small.pools is not None
+    threads = small.pools.max_threads()
+    assert small.pools.futex_slots >= threads
+    assert current >= threads
+    assert widen_futex_hash(threads) == current  # already wide enough: left as it is
+
+
+def test_a_watcher_that_leaves_is_let_go_at_once(small: Running) -> None:
+    """An idle watcher's wait is minutes long (server/hub.py): the RPC's end must close it."""
+    assert small.pools is not None
+    hub = small.service.require_triggers().hub
+    with VocClient(f"127.0.0.1:{small.port}") as client:
+        watcher = client.voc.WatchTriggers(voc_pb2.WatchRequest(), timeout=30)
+        watcher.initial_metadata()  # admitted; it subscribes right after
+        wait_until(lambda: hub.subscribers == 1, 3)
+        assert small.pools.open_streams()["watch"] == 1
+        watcher.cancel()
+        wait_until(lambda: small.pools.open_streams()["watch"] == 0, 3)
+        assert small.pools.open_streams()["watch"] == 0
+        assert hub.subscribers == 0
 
 
 def test_stream_settings_are_checked() -> None:
