@@ -428,14 +428,6 @@ def build_server(
         auth=checkers,
         extra_tokens=extra_tokens,
     )
-    if role != "worker":  # one process prunes the shared store and delivers triggers
-        threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
-        if delivery.routes:
-            running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
-        if ops_board is not None:
-            running.board = ops_board.start()
-        if json_gateway is not None:
-            running.gateway = json_gateway.start()
     running.set_serving(False)
     if cfg.metrics.listen:
         try:
@@ -450,6 +442,15 @@ def build_server(
                 f"cannot serve metrics on {cfg.metrics.listen}: {exc.strerror or exc} "
                 '(set [metrics] listen, VOC_METRICS_LISTEN, or "" to turn it off)'
             ) from exc
+    # after every check that can refuse the start-up: a refused start leaves no thread behind
+    if role != "worker":  # one process prunes the shared store and delivers triggers
+        threading.Thread(target=_prune_loop, args=(running,), name="prune", daemon=True).start()
+        if delivery.routes:
+            running.delivery = Delivery(delivery, store, sla=sla, registry=metrics.registry).start()
+        if ops_board is not None:
+            running.board = ops_board.start()
+        if json_gateway is not None:
+            running.gateway = json_gateway.start()
     server.start()
     node.record(store.counter(records.RELOAD_COUNTER))
     running.set_serving(True)
