@@ -31,11 +31,12 @@ from kernels.utterance import (
 
 
 @njit(cache=True, nogil=True)
-def _ngram_sums(units, table, weights, out):
-    """Add ``weights[key]`` into ``out`` for every key occurrence; return the occurrences."""
+def _ngram_sums(units, table, weights, at, out):
+    """Add the key's row of ``weights`` (rows of ``len(out)`` from index ``at``) into ``out`` for
+    every key occurrence; return the occurrences."""
     nodes = table[HD_NODES]
     edges = table[HD_EDGES]
-    k_cols = weights.shape[1]
+    k_cols = out.shape[0]
     state = 0
     hits = 0
     for j in range(units.shape[0]):
@@ -44,28 +45,31 @@ def _ngram_sums(units, table, weights, out):
         node = state if table[row + N_KEY] >= 0 else table[row + N_DICT]
         while node > 0:
             row = nodes + NODE * node
-            key = table[row + N_KEY]
+            first = at + k_cols * table[row + N_KEY]
             for k in range(k_cols):
-                out[k] += weights[key, k]
+                out[k] += weights[first + k]
             hits += 1
             node = table[row + N_DICT]
     return hits
 
 
 @njit(cache=True, nogil=True)
-def _linear(units, table, weights, bias, dense, dense_w, power, out):
-    """``out[:] = bias + dense @ dense_w + ngram sums / max(1, hits) ** power``; hits."""
+def _linear(units, table, params, dense, power, out):
+    """``out[:] = bias + dense @ dense_w + ngram sums / max(1, hits) ** power``; hits.
+
+    ``params`` is `NgramKernel.params`: bias, then dense_w row by row, then the n-gram rows
+    (one array for the three: each array argument costs a type check on every call)."""
     k_cols = out.shape[0]
-    for k in range(k_cols):
-        out[k] = 0.0
-    hits = _ngram_sums(units, table, weights, out)
+    out[:] = 0.0
+    at = k_cols * (1 + dense.shape[0])
+    hits = _ngram_sums(units, table, params, at, out)
     scale = 1.0
     if hits > 1 and power != 0.0:
         scale = 1.0 / (hits**power)
     for k in range(k_cols):
-        z = bias[k] + out[k] * scale
+        z = params[k] + out[k] * scale
         for f in range(dense.shape[0]):
-            z += dense[f] * dense_w[f, k]
+            z += dense[f] * params[k_cols * (1 + f) + k]
         out[k] = z
     return hits
 
@@ -88,7 +92,7 @@ class NgramKernel:
         square root of the occurrences).
     """
 
-    __slots__ = ("automaton", "table", "weights", "bias", "dense_w", "power", "_local")
+    __slots__ = ("automaton", "table", "params", "outputs", "features", "power", "_local")
 
     def __init__(
         self,
@@ -120,37 +124,27 @@ class NgramKernel:
         no_keys = np.zeros((0, KEY), dtype=np.int32)
         no_items = np.zeros((0, ITEM), dtype=np.int32)
         self.table, _ = pack(self.automaton, no_keys, no_items, np.zeros((0, FITEM)), [])
-        self.weights = weights
-        self.bias = bias
-        self.dense_w = dense_w
+        self.params = np.concatenate([bias, dense_w.ravel(), weights.ravel()])
+        self.outputs = k_cols
+        self.features = dense_w.shape[0]
         self.power = float(power)
         self._local = threading.local()
-
-    @property
-    def outputs(self) -> int:
-        return self.bias.shape[0]
-
-    @property
-    def features(self) -> int:
-        return self.dense_w.shape[0]
 
     def sums(self, units: np.ndarray) -> tuple[int, np.ndarray]:
         """(occurrences, float64[K] of summed n-gram weights) in ``uint16`` ``units``."""
         out = np.zeros(self.outputs)
-        return _ngram_sums(units, self.table, self.weights, out), out
+        at = self.outputs * (1 + self.features)
+        return _ngram_sums(units, self.table, self.params, at, out), out
 
-    def score(self, units: np.ndarray, dense: np.ndarray) -> tuple[int, list[float]]:
-        """(occurrences, the K outputs) for ``uint16`` code units and float64[F] ``dense``.
+    def score(self, units: np.ndarray, dense: np.ndarray) -> list[float]:
+        """The K outputs for ``uint16`` code units and float64[F] ``dense``.
 
-        The outputs are written into a buffer of the calling thread, returned as a list.
-        """
+        The kernel writes into a buffer of the calling thread (nothing allocated per call)."""
         out = getattr(self._local, "out", None)
         if out is None:
             out = self._local.out = np.empty(self.outputs)
-        hits = _linear(
-            units, self.table, self.weights, self.bias, dense, self.dense_w, self.power, out
-        )
-        return hits, out.tolist()
+        _linear(units, self.table, self.params, dense, self.power, out)
+        return out.tolist()
 
 
 def warmup() -> None:

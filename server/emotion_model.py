@@ -156,7 +156,7 @@ class LearnedEmotions:
 
     def read(self, units: np.ndarray, dense: list[float]) -> tuple[float, float, int]:
         """(P(neutral), valence in (-1, 1), likeliest class of the valence's sign)."""
-        z = self.kernel.score(units, np.array(dense))[1]
+        z = self.kernel.score(units, np.array(dense))
         top = max(z[0], z[1], z[2], z[3], z[4])
         e = [math.exp(v - top) for v in z[:5]]
         p_neutral = e[NEUTRAL] / (e[0] + e[1] + e[2] + e[3] + e[4])

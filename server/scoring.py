@@ -480,7 +480,8 @@ class Analyzer:
         # an escalation threat keeps the kernel's reading, typing and voice cues still make a
         # negative utterance ANGRY (hand weights: what the labelled text cannot teach).
         if learned and self._learned and escalation < 0:
-            model = self._learned.get("zh" if _CJK_RE.search(norm) else "en")
+            lang = "en" if norm.isascii() or not _CJK_RE.search(norm) else "zh"
+            model = self._learned.get(lang)
             if model is not None:
                 dense = dense_features(
                     valence, arousal, intensity, polarity, label, kept, n_topics, norm

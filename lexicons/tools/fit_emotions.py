@@ -93,13 +93,14 @@ class Settings:
     l2_dense: float = 1e-4
     power: float = 0.5
     balance: float = 0.5
+    reviews_weight: float = 0.25
     iters: int = 300
 
     def label(self) -> str:
         return (
             f"n={self.min_n}-{self.max_n} df>={self.min_df} max={self.max_features} "
             f"l2={self.l2:g} l2_dense={self.l2_dense:g} power={self.power:g} "
-            f"balance={self.balance:g}"
+            f"balance={self.balance:g} reviews_weight={self.reviews_weight:g}"
         )
 
 
@@ -109,6 +110,9 @@ class Source:
     out: Path
     settings: Settings
     attribution: tuple[str, ...]
+    # a bench.datasets pos/neg set whose fit part also trains the valence head (weighted by
+    # Settings.reviews_weight) and whose dev part joins the tuning: reviews, read live too
+    reviews: str | None = None
 
 
 SOURCES = {
@@ -120,7 +124,10 @@ SOURCES = {
             "# Source: SMP2020-EWECT evaluation data, 'virus' domain Weibo posts (research use),",
             "# bench.datasets zh_emotion: fitted on zh_weibo_virus_train, gates tuned on",
             "# zh_weibo_virus_eval; zh_weibo_virus_test (held out) is never read.",
+            "# Valence head also fitted on ChineseNlpCorpus online_shopping_10_cats reviews",
+            "# (research use), bench.datasets zh_reviews fit part (70%), tuned with its dev part.",
         ),
+        reviews="zh_reviews",
     ),
     "en": Source(
         "en_emotion",
@@ -195,6 +202,19 @@ def prepare(lang: str, part: str, an) -> list[Doc]:
     for row in datasets.load(SOURCES[lang].data, part):
         norm, units, dense, polarity, label = reading(an, row.text)
         docs.append(Doc(norm, units, dense, polarity, label, *gold(lang, row.labels)))
+    return docs
+
+
+def prepare_reviews(lang: str, part: str, an) -> list[Doc]:
+    """The pos/neg reviews of the language's `reviews` set: a sign, no class."""
+    from bench import datasets
+
+    name = SOURCES[lang].reviews
+    docs = []
+    for row in datasets.load(name, part) if name else ():
+        norm, units, dense, polarity, label = reading(an, row.text)
+        sign = 1 if row.labels[0] == "pos" else -1
+        docs.append(Doc(norm, units, dense, polarity, label, -1, sign, False))
     return docs
 
 
@@ -305,7 +325,9 @@ class Model:
         return out
 
 
-def fit(docs: list[Doc], s: Settings) -> Model:
+def fit(labelled: list[Doc], s: Settings, reviews: list[Doc] = ()) -> Model:
+    """The class head on `labelled`, the valence head on `labelled` and `reviews`."""
+    docs = [*labelled, *reviews]
     vocab_list = vocabulary(docs, s)
     vocab = {g: j for j, g in enumerate(vocab_list)}
     rows, cols, vals, dense = design(docs, vocab, s)
@@ -328,8 +350,9 @@ def fit(docs: list[Doc], s: Settings) -> Model:
     )
     sign = np.array([d.sign for d in docs])
     signed = sign != 0
+    sign_w = np.where(np.arange(len(docs)) < len(labelled), 1.0, s.reviews_weight)[signed]
     vw, vwd, vb = _linear_fit(
-        subset(signed), m, (sign[signed] > 0).astype(np.int64), np.ones(signed.sum()), 1, s, False
+        subset(signed), m, (sign[signed] > 0).astype(np.int64), sign_w, 1, s, False
     )
     return Model(
         vocab_list,
@@ -394,9 +417,12 @@ def protected(lang: str, an) -> list[Doc]:
     return docs
 
 
-def tune_gates(model: Model, docs: list[Doc], checks: list[Doc]) -> dict[str, float]:
+def tune_gates(
+    model: Model, docs: list[Doc], checks: list[Doc], reviews: list[Doc] = ()
+) -> dict[str, float]:
     """The gates (GATES x GATES x MARGINS x MIN_UNITS) maximising valence + anger F1 +
-    macro-F1 on `docs` among those that leave every `checks` phrase neutral."""
+    macro-F1 on `docs` (+ the polarity accuracy on `reviews`) among those that leave every
+    `checks` phrase neutral."""
     table = LearnedEmotions(model.rows())
     table.gate_signed = table.gate_unsigned = 2.0  # never neutral: the signed decision
     table.margin_unsigned = table.min_units_unsigned = 0.0
@@ -415,9 +441,12 @@ def tune_gates(model: Model, docs: list[Doc], checks: list[Doc]) -> dict[str, fl
 
     p, v, n, kernel_signed, labels, polarities = columns(docs)
     cp, cv, cn, _, _, _ = columns(checks)
+    rp, rv, rn, r_signed, _, r_polarities = columns(reviews) if reviews else columns(docs[:0])
+    r_gold = np.array([d.sign for d in reviews])
     best: tuple[float, dict[str, float]] | None = None
     for g_signed in GATES:
         neutral_signed = kernel_signed & (p >= g_signed)
+        r_neutral_signed = r_signed & (rp >= g_signed)
         for g_unsigned, margin, min_units in itertools.product(GATES, MARGINS, MIN_UNITS):
             if not ((cp >= g_unsigned) | (cv < margin) | (cn < min_units)).all():
                 continue
@@ -426,6 +455,12 @@ def tune_gates(model: Model, docs: list[Doc], checks: list[Doc]) -> dict[str, fl
             )
             m = metrics(docs, np.where(neutral, 0, labels), np.where(neutral, 0, polarities))
             score = m["valence"] + m["anger"] + m["macro"]
+            if reviews:
+                r_neutral = r_neutral_signed | (
+                    ~r_signed & ((rp >= g_unsigned) | (rv < margin) | (rn < min_units))
+                )
+                m["reviews"] = float((np.where(r_neutral, 0, r_polarities) == r_gold).mean())
+                score += m["reviews"]
             if best is None or score > best[0] + 1e-9:
                 gates = {
                     "gate_signed": g_signed,
@@ -467,9 +502,11 @@ def build(lang: str, an=None, verbose: bool = True) -> tuple[Model, str]:
     t0 = time.perf_counter()
     fit_docs = prepare(lang, "fit", an)
     dev_docs = prepare(lang, "dev", an)
-    model = fit(fit_docs, source.settings)
+    fit_reviews = prepare_reviews(lang, "fit", an)
+    dev_reviews = prepare_reviews(lang, "dev", an)
+    model = fit(fit_docs, source.settings, fit_reviews)
     checks = protected(lang, an)
-    tuned = tune_gates(model, dev_docs, checks)
+    tuned = tune_gates(model, dev_docs, checks, dev_reviews)
     model.gates = {name: tuned[name] for name in SETTINGS[1:]}
     if verbose:
         say = lambda msg: print(f"{lang}: {msg}", file=sys.stderr)  # noqa: E731
@@ -477,7 +514,17 @@ def build(lang: str, an=None, verbose: bool = True) -> tuple[Model, str]:
         say(f"{len(fit_docs)} fit texts, {len(dev_docs)} dev texts, {len(model.grams)} n-grams")
         say(f"dev, lexicon kernel alone: {fmt(kernel)}")
         say(f"gates {model.gates} ({len(checks)} check phrases kept neutral)")
-        say(f"dev, learned, as written: {fmt(decide_all(LearnedEmotions(model.rows()), dev_docs))}")
+        table = LearnedEmotions(model.rows())
+        say(f"dev, learned, as written: {fmt(decide_all(table, dev_docs))}")
+        if dev_reviews:
+            kernel_right = np.mean([d.polarity == d.sign for d in dev_reviews])
+            right = np.mean(
+                [
+                    table.decide(d.units, d.dense, d.polarity, d.label)[1] == d.sign
+                    for d in dev_reviews
+                ]
+            )
+            say(f"dev reviews' polarity: lexicon kernel {kernel_right:.3f}, learned {right:.3f}")
         say(f"{time.perf_counter() - t0:.0f} s")
     return model, render(model, source, len(fit_docs))
 
