@@ -255,3 +255,14 @@ def test_the_committed_weights_are_what_the_script_fits(lang: str, analyzer: Ana
     got = np.array([committed[t] for t in sorted(fitted)])
     want = np.array([fitted[t] for t in sorted(fitted)])
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-4)
+
+
+def test_the_accuracy_report_shows_the_lexicon_kernel_alone(tmp_path: Path, capsys) -> None:
+    from bench import accuracy
+    from tests.test_accuracy import tiny_data
+
+    data = tiny_data(tmp_path / "data")
+    assert accuracy.main(["--data", str(data), "--limit", "50", "--sets", "zh_emotion"]) == 0
+    assert "| weibo emotion, lexicon kernel alone: valence / anger F1 / macro-F1 |" in (
+        capsys.readouterr().out
+    )
