@@ -604,19 +604,18 @@ def _parse_polarity(f: _File, e: _Collector, into: dict) -> None:
             e.add(where, f"duplicate term {raw!r} (first at {f.display}:{first_line[term]})")
             continue
         first_line[term] = lineno
-        weights = []
-        for col in cols[1 : n_weights + 1]:
-            try:
-                weight = float(col)
-            except ValueError:
-                weight = float("nan")
-            if not -limit <= weight <= limit:  # also rejects NaN
+        try:
+            weights = tuple(map(float, cols[1 : n_weights + 1]))
+        except ValueError:
+            weights = (float("nan"),)
+        if not all(-limit <= w <= limit for w in weights):  # also rejects NaN
+            for col in cols[1 : n_weights + 1]:  # reports the first bad column
                 row = _Row(f"{f.display}:{lineno}", [col.strip()])
-                _weight(row, row.cols[0], *WEIGHT_RANGES["polarity"], e)  # reports the error
-                break
-            weights.append(weight)
-        else:
-            into[term] = weights[0] if n_weights == 1 else tuple(weights)
+                weight = _weight(row, row.cols[0], *WEIGHT_RANGES["polarity"], e)
+                if weight != weight:  # NaN: reported
+                    break
+            continue
+        into[term] = weights[0] if n_weights == 1 else weights
     if not seen_header:
         _rows(f, e)  # reports the missing header
 

@@ -15,6 +15,11 @@ Data (through ``bench.datasets``: only the fit and dev parts are read, never the
   shipped, never a comment. Fit on 85% of its train file, tuned on the other 15% (en_emotion
   fit / dev).
 
+- zh, valence head only: ChineseNlpCorpus online_shopping_10_cats product reviews (pos / neg;
+  research use), the fit part of bench.datasets zh_reviews (70%) with a weight of
+  REVIEWS_WEIGHT a review, its dev part (15%) in the tuning: live scoring reads reviews and
+  survey comments too, and a microblog-only valence read them worse than the lexicons did.
+
 Targets: the five classes of bench.accuracy (angry, sad, fear, happy, neutral: its ZH_CLASS and
 EN_CLASS; rows with no class, surprise or GoEmotions rows spanning classes, are left out of the
 class head) and the valence sign (ZH_SIGN, en_sign; rows with no sign are left out of the
@@ -26,23 +31,56 @@ Features (what the running code computes in one more compiled pass, `kernels.ngr
    digits, as ``build_review_polarity.grams``) of the normalised text, every occurrence
    counted; the vocabulary is the MAX_FEATURES n-grams found in most fitting texts (at least
    MIN_DF); each text's n-gram counts are divided by ``hits ** POWER`` (hits: occurrences of
-   vocabulary n-grams in it), so long posts do not get extreme scores;
+   vocabulary n-grams in it; POWER 0: raw counts);
 2. the lexicon kernel's reading (`server.emotion_model.DENSE`): its valence, polarity, arousal,
-   intensity, label, kept matches, topics, escalation threat, "!" and "?" counts and the length.
+   intensity, label, kept matches, whether it found a topic, "!" and "?" counts and the length.
 
-Model: two L2-regularised linear models over the same features, fitted by L-BFGS (numpy only,
-deterministic: no sampling, so no seed is needed beyond the data split's): a softmax over the
-five classes (class weights ``(n / n_class) ** BALANCE``, normalised to mean 1, so rare
-classes such as fear count more), and a logistic valence (negative / positive). The n-gram
-weights are penalised by L2, the dense ones and the intercepts by L2_DENSE.
+Model: two L2-regularised linear models over the same features, fitted by L-BFGS (numpy, and a
+Numba loop for the sparse products; deterministic: no sampling, so no seed is needed beyond the
+data split's): a softmax over the five classes (class weights ``(n / n_class) ** BALANCE``,
+normalised to mean 1, so rare classes such as fear count more), and a logistic valence
+(negative / positive). The n-gram weights are penalised by L2, the dense ones by L2_DENSE.
 
 Decision (`server.emotion_model.LearnedEmotions.decide`): CALM when P(neutral) >= the gate
-(``gate_signed`` when the lexicon kernel gave a sign, ``gate_unsigned`` when it gave none), else
-the valence head's sign and the likeliest class of that sign. The gates are chosen on the dev
-part (the grid maximising valence-sign accuracy + anger F1 + 5-class macro-F1, as
-bench.accuracy measures them), then ``gate_unsigned`` is capped so that no phrase of the
-call-center check list (lexicons/tools/callcenter_checks*.txt) that the lexicons leave neutral
-and that is expected neutral is signed by the model.
+(``gate_signed`` when the lexicon kernel gave a sign, ``gate_unsigned`` when it gave none; when
+it gave none the model also needs a valence of at least ``margin_unsigned`` and a text of at
+least ``min_units_unsigned`` UTF-16 code units), else the valence head's sign and the likeliest
+class of that sign. The four are chosen on the dev part over a grid (GATES, MARGINS,
+MIN_UNITS), maximising valence-sign accuracy + anger F1 + 5-class macro-F1 as bench.accuracy
+measures them (+ the reviews' polarity accuracy for zh), among the settings that leave neutral
+every phrase of the call-center check lists (lexicons/tools/callcenter_checks*.txt) that is
+expected neutral and that the lexicons leave neutral: a hard constraint of issue 10, which
+costs the microblog figures some coverage (short texts the lexicons find nothing in stay CALM).
+
+Settings tried (dev part; valence / anger F1 / macro-F1, zh also reviews):
+
+    zh (fit: weibo train + reviews fit part; dev: weibo eval + reviews dev part). The lexicon
+    kernel alone: 0.648 / 0.397 / 0.376, reviews 0.834.
+
+    n-grams  max    L2     power  reviews weight  valence  anger F1  macro-F1  reviews
+    1-3      20000  1e-3   0.5    (none)          0.728    0.579     0.533     -
+    1-3      30000  1e-3   0.5    0.25            0.714    0.545     0.508     0.859
+    1-3      30000  1e-3   0.5    0.1             0.731    0.554     0.516     0.857
+    1-3      50000  1e-3   0.5    0.05            0.734    0.561     0.518     0.856
+    1-3      30000  1e-3   0      0.1             0.756    0.629     0.546     0.860  <- chosen
+    1-3      30000  3e-4   0      0.1             0.758    0.634     0.541     0.857
+    1-4      30000  3e-4   0      0.1             0.757    0.640     0.539     0.853
+
+    (The first fit, without reviews, lowered the review polarity through ScoreUtterance in
+    bench.accuracy from 0.849 to 0.810: why the reviews joined; their dev part tunes it now.)
+
+    en (3-5 letters inside a word, 20000 n-grams). The lexicon kernel alone: 0.713 / 0.400 /
+    0.479.
+
+    L2     power  balance  valence  anger F1  macro-F1
+    1e-3   0.5    0.5      0.738    0.390     0.538
+    3e-4   0.5    0.5      0.746    0.408     0.562
+    1e-3   0.5    0        0.736    0.364     0.522
+    1e-3   0      0.5      0.747    0.443     0.615
+    3e-4   0      0.5      0.776    0.420     0.603  <- chosen (valence is the en target)
+    1e-4   0      0.5      0.763    0.416     0.607
+
+Every row with its own tuned gates; differences of +-0.005 are noise (10 dev posts).
 
 The tables are written with 6 significant digits; ``tests/test_emotion_model.py`` refits and
 compares within a tolerance. Re-run when the lexicons or the emotion model change, since the
@@ -93,9 +131,9 @@ class Settings:
     max_features: int = 20000
     l2: float = 1e-3
     l2_dense: float = 1e-4
-    power: float = 0.5
+    power: float = 0.0
     balance: float = 0.5
-    reviews_weight: float = 0.25
+    reviews_weight: float = 0.1
     iters: int = 300
 
     def label(self) -> str:
@@ -134,7 +172,7 @@ SOURCES = {
     "en": Source(
         "en_emotion",
         LEXICONS / "en" / "learned_goemotions.tsv",
-        Settings(min_n=3, max_n=5),
+        Settings(min_n=3, max_n=5, l2=3e-4),
         (
             "# Source: GoEmotions (Demszky et al., 2020, Google Research), Apache 2.0 as its",
             "# dataset card states; Reddit comments, of which only derived weights are shipped.",
