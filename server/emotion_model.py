@@ -56,7 +56,16 @@ DENSE_TERMS = tuple(f"(dense:{name})" for name in DENSE)
 #: a sign / gave none. When it gave none, the model also needs a valence of at least
 #: margin_unsigned and a text of at least min_units_unsigned code units: a short
 #: contact-center phrase the lexicons read as neutral ("好的", "请问您贵姓") stays neutral.
-SETTINGS = ("power", "gate_signed", "gate_unsigned", "margin_unsigned", "min_units_unsigned")
+#: angry_boost multiplies P(angry) when the negative class is chosen (the class head is fitted
+#: with balanced class weights; the boost moves its angry / sad / fear boundary).
+SETTINGS = (
+    "power",
+    "gate_signed",
+    "gate_unsigned",
+    "margin_unsigned",
+    "min_units_unsigned",
+    "angry_boost",
+)
 SETTING_TERMS = tuple(f"({name})" for name in SETTINGS)
 RESERVED = frozenset((BIAS, *DENSE_TERMS, *SETTING_TERMS))
 
@@ -108,7 +117,14 @@ def dense_features(
 class LearnedEmotions:
     """One language's fitted model, with its gates; immutable, safe across threads."""
 
-    __slots__ = ("kernel", "gate_signed", "gate_unsigned", "margin_unsigned", "min_units_unsigned")
+    __slots__ = (
+        "kernel",
+        "gate_signed",
+        "gate_unsigned",
+        "margin_unsigned",
+        "min_units_unsigned",
+        "angry_boost",
+    )
 
     def __init__(self, rows: Mapping[str, tuple[float, ...]]) -> None:
         missing = [t for t in (BIAS, *DENSE_TERMS, *SETTING_TERMS) if t not in rows]
@@ -128,6 +144,7 @@ class LearnedEmotions:
         self.gate_unsigned = rows["(gate_unsigned)"][0]
         self.margin_unsigned = rows["(margin_unsigned)"][0]
         self.min_units_unsigned = rows["(min_units_unsigned)"][0]
+        self.angry_boost = rows["(angry_boost)"][0]
 
     def decide(
         self, units: np.ndarray, dense: list[float], kernel_polarity: int, kernel_label: int
@@ -165,8 +182,9 @@ class LearnedEmotions:
         if valence > 0.0:
             cls = HAPPY
         else:
-            cls = ANGRY if e[ANGRY] >= e[SAD] else SAD
-            if e[FEAR] > e[cls]:
+            angry = e[ANGRY] * self.angry_boost
+            cls = ANGRY if angry >= e[SAD] else SAD
+            if e[FEAR] > (angry if cls == ANGRY else e[SAD]):
                 cls = FEAR
         return p_neutral, valence, cls
 

@@ -113,7 +113,7 @@ def table_rows(grams: dict[str, tuple[float, ...]], **settings: float) -> dict:
     zero = (0.0,) * len(COLUMNS)
     rows = {BIAS: zero, **{t: zero for t in DENSE_TERMS}}
     values = {"power": 0.0, "gate_signed": 0.5, "gate_unsigned": 0.5}
-    values |= {"margin_unsigned": 0.0, "min_units_unsigned": 0.0} | settings
+    values |= {"margin_unsigned": 0.0, "min_units_unsigned": 0.0, "angry_boost": 1.0} | settings
     for name, term in zip(SETTINGS, SETTING_TERMS, strict=True):
         rows[term] = (values[name],) + zero[1:]
     return rows | grams
@@ -142,6 +142,10 @@ def test_the_model_decides_label_polarity_and_valence() -> None:
     assert valence == pytest.approx(2.0 / (1.0 + math.exp(-2.0)) - 1.0)
     assert decide(model, "生气")[:2] == ("ANGRY", -1)
     assert decide(model, "害怕")[:2] == ("ANXIOUS", -1)
+    # the angry boost moves the angry / fear boundary
+    assert decide(model, "生气害怕")[0] == "ANGRY"  # a tie goes to angry
+    bold = LearnedEmotions(table_rows(GRAMS, angry_boost=0.5))
+    assert decide(bold, "生气害怕")[0] == "ANXIOUS"
     assert decide(model, "嗯")[:2] == ("CALM", 0)  # P(neutral) over the gate
     # the kernel's finer label of the same class stays; another class's does not
     assert decide(model, "真棒", 1, LABELS.index("GRATEFUL"))[0] == "GRATEFUL"
