@@ -34,8 +34,6 @@ DENSE = (
     "abs_valence",
     "negative",
     "positive",
-    "arousal",
-    "intensity",
     "label_angry",
     "label_anxious",
     "label_disappointed",
@@ -58,6 +56,9 @@ DENSE_TERMS = tuple(f"(dense:{name})" for name in DENSE)
 #: contact-center phrase the lexicons read as neutral ("好的", "请问您贵姓") stays neutral.
 #: angry_boost multiplies P(angry) when the negative class is chosen (the class head is fitted
 #: with balanced class weights; the boost moves its angry / sad / fear boundary).
+#: min_units_signed: a text shorter than this that the lexicon kernel gave a sign keeps the
+#: kernel's reading: a lexicon phrase covering most of a short utterance ("thanks for nothing",
+#: "not bad at all") is more precise than n-gram statistics.
 SETTINGS = (
     "power",
     "gate_signed",
@@ -65,6 +66,7 @@ SETTINGS = (
     "margin_unsigned",
     "min_units_unsigned",
     "angry_boost",
+    "min_units_signed",
 )
 SETTING_TERMS = tuple(f"({name})" for name in SETTINGS)
 RESERVED = frozenset((BIAS, *DENSE_TERMS, *SETTING_TERMS))
@@ -77,8 +79,6 @@ _LABEL_OF_CLASS = (L_ANGRY, L_DISAPPOINTED, L_ANXIOUS, L_SATISFIED, CALM)
 
 def dense_features(
     valence: float,
-    arousal: float,
-    intensity: float,
     polarity: int,
     label: int,
     kept: int,
@@ -86,7 +86,8 @@ def dense_features(
     norm: str,
 ) -> list[float]:
     """The dense features (`DENSE` order) from the kernel's scalars and the normalised text
-    (an utterance with an escalation threat never reaches the model)."""
+    (an utterance with an escalation threat never reaches the model). Not arousal: typing and
+    voice raise it at run time, absent from the labelled text, and they must not move valence."""
     bangs = norm.count("!")
     questions = norm.count("?")
     x = [
@@ -94,8 +95,6 @@ def dense_features(
         valence if valence > 0.0 else -valence,
         1.0 if polarity < 0 else 0.0,
         1.0 if polarity > 0 else 0.0,
-        arousal,
-        intensity,
         0.0,
         0.0,
         0.0,
@@ -110,7 +109,7 @@ def dense_features(
         math.log1p(len(norm)) / 5.0,
     ]
     if label:
-        x[5 + label] = 1.0
+        x[3 + label] = 1.0
     return x
 
 
@@ -124,6 +123,7 @@ class LearnedEmotions:
         "margin_unsigned",
         "min_units_unsigned",
         "angry_boost",
+        "min_units_signed",
     )
 
     def __init__(self, rows: Mapping[str, tuple[float, ...]]) -> None:
@@ -145,6 +145,7 @@ class LearnedEmotions:
         self.margin_unsigned = rows["(margin_unsigned)"][0]
         self.min_units_unsigned = rows["(min_units_unsigned)"][0]
         self.angry_boost = rows["(angry_boost)"][0]
+        self.min_units_signed = rows["(min_units_signed)"][0]
 
     def decide(
         self, units: np.ndarray, dense: list[float], kernel_polarity: int, kernel_label: int
@@ -156,6 +157,8 @@ class LearnedEmotions:
         head's sign and the likeliest class of that sign (the kernel's finer label when it is of
         the same class: DISAPPOINTED or SAD; SATISFIED, HAPPY or GRATEFUL).
         """
+        if kernel_polarity and units.shape[0] < self.min_units_signed:
+            return kernel_label, kernel_polarity, dense[0]  # the kernel's reading stands
         p_neutral, valence, cls = self.read(units, dense)
         if kernel_polarity:
             if p_neutral >= self.gate_signed:

@@ -483,9 +483,7 @@ class Analyzer:
             lang = "en" if norm.isascii() or not _CJK_RE.search(norm) else "zh"
             model = self._learned.get(lang)
             if model is not None:
-                dense = dense_features(
-                    valence, arousal, intensity, polarity, label, kept, n_topics, norm
-                )
+                dense = dense_features(valence, polarity, label, kept, n_topics, norm)
                 label, polarity, valence = model.decide(units, dense, polarity, label)
                 p = self.params
                 if polarity:

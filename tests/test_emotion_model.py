@@ -113,7 +113,8 @@ def table_rows(grams: dict[str, tuple[float, ...]], **settings: float) -> dict:
     zero = (0.0,) * len(COLUMNS)
     rows = {BIAS: zero, **{t: zero for t in DENSE_TERMS}}
     values = {"power": 0.0, "gate_signed": 0.5, "gate_unsigned": 0.5}
-    values |= {"margin_unsigned": 0.0, "min_units_unsigned": 0.0, "angry_boost": 1.0} | settings
+    values |= {"margin_unsigned": 0.0, "min_units_unsigned": 0.0, "angry_boost": 1.0}
+    values |= {"min_units_signed": 0.0} | settings
     for name, term in zip(SETTINGS, SETTING_TERMS, strict=True):
         rows[term] = (values[name],) + zero[1:]
     return rows | grams
@@ -159,6 +160,15 @@ def test_unsigned_gates_keep_short_and_weak_texts_neutral() -> None:
     assert decide(model, "真棒真棒真棒")[:2] == ("SATISFIED", 1)  # valence 0.9999 > 0.9
     weak = LearnedEmotions(table_rows(GRAMS, margin_unsigned=0.99))
     assert decide(weak, "真棒")[:2] == ("CALM", 0)
+
+
+def test_a_short_text_the_lexicons_signed_keeps_their_reading() -> None:
+    model = LearnedEmotions(table_rows(GRAMS, min_units_signed=4.0))
+    dense = [0.0] * len(DENSE)
+    dense[0] = -0.6  # the kernel's valence
+    kernel = (LABELS.index("ANGRY"), -1)
+    assert model.decide(units_of("真棒"), dense, kernel[1], kernel[0]) == (*kernel, -0.6)
+    assert model.decide(units_of("真棒真棒"), dense, kernel[1], kernel[0])[1] == 1
 
 
 def test_a_learned_table_loads_and_bad_rows_name_the_line(tmp_path: Path) -> None:
