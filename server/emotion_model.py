@@ -114,17 +114,10 @@ def dense_features(
 
 
 class LearnedEmotions:
-    """One language's fitted model, with its gates; immutable, safe across threads."""
+    """One language's fitted model and its settings; read-only once built (the fitting script
+    sets the settings while it tunes them), safe across threads."""
 
-    __slots__ = (
-        "kernel",
-        "gate_signed",
-        "gate_unsigned",
-        "margin_unsigned",
-        "min_units_unsigned",
-        "angry_boost",
-        "min_units_signed",
-    )
+    __slots__ = ("kernel", *SETTINGS[1:])  # the settings but power (the kernel's) by name
 
     def __init__(self, rows: Mapping[str, tuple[float, ...]]) -> None:
         missing = [t for t in (BIAS, *DENSE_TERMS, *SETTING_TERMS) if t not in rows]
@@ -140,12 +133,8 @@ class LearnedEmotions:
             dense_w,
             rows["(power)"][0],
         )
-        self.gate_signed = rows["(gate_signed)"][0]
-        self.gate_unsigned = rows["(gate_unsigned)"][0]
-        self.margin_unsigned = rows["(margin_unsigned)"][0]
-        self.min_units_unsigned = rows["(min_units_unsigned)"][0]
-        self.angry_boost = rows["(angry_boost)"][0]
-        self.min_units_signed = rows["(min_units_signed)"][0]
+        for name in SETTINGS[1:]:
+            setattr(self, name, rows[f"({name})"][0])
 
     def decide(
         self, units: np.ndarray, dense: list[float], kernel_polarity: int, kernel_label: int
