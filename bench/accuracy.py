@@ -37,6 +37,10 @@ What each figure means (mappings below, in code):
   get polarity 0 ("neutral kept"); phrases expected +-1 must get that sign. snownlp counts as
   neutral when 0.4 <= score <= 0.6, VADER when |compound| < 0.05. Failures are in the JSON.
 
+Beside each emotion figure, "lexicon kernel alone" is the same analyzer with its learned emotion
+model switched off (`analyze(text, learned=False)`, issue 10 item 3): what the learned weights
+(lexicons/*/learned_*.tsv, fitted by lexicons/tools/fit_emotions.py) change, in the same run.
+
 Speed: CPU microseconds per utterance over every row scored (process time, so other processes
 on a shared machine count less than in wall time); vocscore's is the best of that pass and three
 more over the same rows. Wall time is in the JSON.
@@ -361,7 +365,7 @@ def _family(topic: str) -> str:
     return topic.split(".", 1)[0]
 
 
-def measure_zh_emotion(rows, ours: Timed, snow: Timed) -> dict[str, Any]:
+def measure_zh_emotion(rows, ours: Timed, snow: Timed, lexicon_only=None) -> dict[str, Any]:
     analyses = ours([r.text for r in rows])
     scores = snow([r.text for r in rows])
 
@@ -371,13 +375,19 @@ def measure_zh_emotion(rows, ours: Timed, snow: Timed) -> dict[str, Any]:
     def class_of(r):
         return ZH_CLASS.get(r.labels[0])
 
-    result = _emotion(rows, analyses, sign_of, class_of, lambda r: r.labels[0] == "angry")
+    def anger_of(r):
+        return r.labels[0] == "angry"
+
+    result = _emotion(rows, analyses, sign_of, class_of, anger_of)
+    if lexicon_only is not None:
+        alone = [lexicon_only(r.text) for r in rows]
+        result["lexicon_only"] = _emotion(rows, alone, sign_of, class_of, anger_of)
     result["snownlp_valence"] = _peer_valence(rows, scores, sign_of, snow_sign)
     result["rows"] = len(rows)
     return result
 
 
-def measure_en_emotion(rows, ours: Timed, vader: Timed) -> dict[str, Any]:
+def measure_en_emotion(rows, ours: Timed, vader: Timed, lexicon_only=None) -> dict[str, Any]:
     analyses = ours([r.text for r in rows])
     scores = vader([r.text for r in rows])
 
@@ -387,7 +397,13 @@ def measure_en_emotion(rows, ours: Timed, vader: Timed) -> dict[str, Any]:
     def class_of(r):
         return en_class(r.labels)
 
-    result = _emotion(rows, analyses, sign_of, class_of, lambda r: bool(set(r.labels) & EN_ANGER))
+    def anger_of(r):
+        return bool(set(r.labels) & EN_ANGER)
+
+    result = _emotion(rows, analyses, sign_of, class_of, anger_of)
+    if lexicon_only is not None:
+        alone = [lexicon_only(r.text) for r in rows]
+        result["lexicon_only"] = _emotion(rows, alone, sign_of, class_of, anger_of)
     result["vader_valence"] = _peer_valence(rows, scores, sign_of, vader_sign)
     result["rows"] = len(rows)
     return result
@@ -490,12 +506,15 @@ def run(
     def rows(name: str):
         return datasets.sample(datasets.load_heldout(name, data), limit, seed)
 
+    def lexicon_only(text: str):
+        return analyzer.analyze(text, learned=False)
+
     if "zh_emotion" in sets:
-        result["zh_emotion"] = measure_zh_emotion(rows("zh_emotion"), ours_zh, snow)
+        result["zh_emotion"] = measure_zh_emotion(rows("zh_emotion"), ours_zh, snow, lexicon_only)
     if "zh_reviews" in sets:
         result["zh_reviews"] = measure_zh_reviews(rows("zh_reviews"), ours_zh, snow, document)
     if "en_emotion" in sets:
-        result["en_emotion"] = measure_en_emotion(rows("en_emotion"), ours_en, vader)
+        result["en_emotion"] = measure_en_emotion(rows("en_emotion"), ours_en, vader, lexicon_only)
     if "en_intents" in sets:
         result["en_intents"] = measure_en_intents(rows("en_intents"), ours_en, vader)
     for timed, names in (
@@ -538,6 +557,18 @@ def _ratio(peer: dict[str, float], ours: dict[str, float]) -> str:
     return f"{peer['us_per_utterance'] / ours['us_per_utterance']:,.0f}x"
 
 
+def _lexicon_only_row(name: str, emotion: dict[str, Any]) -> list[str]:
+    """The lexicon kernel alone (learned model off): valence / anger F1 / macro-F1."""
+    alone = emotion.get("lexicon_only")
+    if not alone:
+        return []
+    return [
+        f"| {name}, lexicon kernel alone: valence / anger F1 / macro-F1 | "
+        f"{_f(alone['valence']['accuracy'])} / {_f(alone['anger']['f1'])} / "
+        f"{_f(alone['macro']['macro_f1'])} | - | - |"
+    ]
+
+
 def table(result: dict[str, Any]) -> str:
     """The markdown report: one table for zh, one for en, then speed and notes."""
     speed = result["speed"]
@@ -557,6 +588,7 @@ def table(result: dict[str, Any]) -> str:
             f"| weibo emotion: anger F1 | {_f(zh['anger']['f1'])} | - | {zh['anger']['support']} |",
             f"| weibo emotion: 5-class macro-F1 | {_f(zh['macro']['macro_f1'])} | - | "
             f"{zh['macro']['n']} |",
+            *_lexicon_only_row("weibo emotion", zh),
         ]
     rv = result.get("zh_reviews")
     if rv:
@@ -595,6 +627,7 @@ def table(result: dict[str, Any]) -> str:
             f"{en['anger']['support']} |",
             f"| GoEmotions: 5-class macro-F1 | {_f(en['macro']['macro_f1'])} | - | "
             f"{en['macro']['n']} |",
+            *_lexicon_only_row("GoEmotions", en),
         ]
     it = result.get("en_intents")
     if it:

@@ -11,6 +11,7 @@ import numpy as np
 
 from kernels.distinct import DistinctWindows
 from kernels.keys import hash_agent, hash_key
+from kernels.ngram import warmup as _warmup_ngram
 from kernels.trend import TrendSketch, is_anomalous
 from kernels.utterance import UtteranceKernel
 from kernels.utterance import warmup as _warmup_utterance
@@ -59,4 +60,5 @@ def warmup() -> float:
     is_anomalous(recent, baseline, 5, 3.0, 1.0)
     is_anomalous(recents, baselines, 5, 3.0, 1.0)
     _warmup_utterance()
+    _warmup_ngram()
     return time.perf_counter() - started

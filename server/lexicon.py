@@ -29,6 +29,8 @@ HEADERS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "symptoms": ("term", "symptom", "weight", "notes"),
         "openings": ("topic", "polarity", "text", "notes"),
         "polarity": ("term", "weight", "notes"),
+        # the learned emotion model (server/emotion_model.py): a weight per output column
+        "learned": ("term", "angry", "sad", "fear", "happy", "neutral", "valence", "notes"),
         "vocab": ("term", "notes"),
         "escalation": ("term", "weight", "notes"),
         "complaints": ("term", "weight", "notes"),
@@ -185,6 +187,11 @@ class Lexicon:
     # lang -> n-gram (or POLARITY_BIAS / POLARITY_VALENCE) -> weight: the document classifier.
     # Fitted on text as written, so no traditional variants are added.
     polarity: Mapping[str, Mapping[str, float]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    # lang -> n-gram (or a reserved "(...)" row) -> weights: the learned emotion model
+    # (server/emotion_model.py), fitted by lexicons/tools/fit_emotions.py on text as written.
+    learned: Mapping[str, Mapping[str, tuple[float, ...]]] = field(
         default_factory=lambda: MappingProxyType({})
     )
     # (entity id or a family prefix of it, symptom id) -> (topic, weight): what an entity and a
@@ -552,8 +559,10 @@ def _parse_combos(
             into[entity, symptom] = (topic, weight)
 
 
-def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
-    """Rows of a document classifier: an n-gram (or a reserved term) and any finite weight.
+def _parse_polarity(f: _File, e: _Collector, into: dict) -> None:
+    """Rows of a fitted model (`polarity`, `learned`): a term (an n-gram or a reserved row) and
+    its finite weights, one per column between the term and the notes (a polarity file's one
+    weight is stored as a float, a learned file's as a tuple).
 
     Tens of thousands of machine-written rows: read with a loop of its own that formats a
     `file:line` only for an error (the shared row reader costs ~4 us a row, most of start-up).
@@ -564,7 +573,8 @@ def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
         _rows(f, e)  # reports the line
         return
     lines = text.removeprefix("\ufeff").splitlines()
-    header = "\t".join(HEADERS["polarity"])
+    header = "\t".join(HEADERS[f.kind])
+    n_weights = len(HEADERS[f.kind]) - 2
     limit = _POLARITY_WEIGHT_LIMIT
     first_line: dict[str, int] = {}
     seen_header = False
@@ -578,8 +588,11 @@ def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
             seen_header = True
             continue
         cols = line.rstrip("\r").split("\t")
-        if len(cols) not in (2, 3):
-            e.add(f"{f.display}:{lineno}", f"expected 3 tab-separated columns, got {len(cols)}")
+        if len(cols) not in (n_weights + 1, n_weights + 2):
+            e.add(
+                f"{f.display}:{lineno}",
+                f"expected {n_weights + 2} tab-separated columns, got {len(cols)}",
+            )
             continue
         raw = cols[0].strip()
         term = raw if raw.isascii() and raw.islower() else normalize_term(raw)
@@ -592,14 +605,17 @@ def _parse_polarity(f: _File, e: _Collector, into: dict[str, float]) -> None:
             continue
         first_line[term] = lineno
         try:
-            weight = float(cols[1])
+            weights = tuple(map(float, cols[1 : n_weights + 1]))
         except ValueError:
-            weight = float("nan")
-        if not -limit <= weight <= limit:  # also rejects NaN
-            row = _Row(f"{f.display}:{lineno}", [c.strip() for c in cols])
-            _weight(row, row.cols[1], *WEIGHT_RANGES["polarity"], e)  # reports the error
+            weights = (float("nan"),)
+        if not all(-limit <= w <= limit for w in weights):  # also rejects NaN
+            for col in cols[1 : n_weights + 1]:  # reports the first bad column
+                row = _Row(f"{f.display}:{lineno}", [col.strip()])
+                weight = _weight(row, row.cols[0], *WEIGHT_RANGES["polarity"], e)
+                if weight != weight:  # NaN: reported
+                    break
             continue
-        into[term] = weight
+        into[term] = weights[0] if n_weights == 1 else weights
     if not seen_header:
         _rows(f, e)  # reports the missing header
 
@@ -621,6 +637,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     merged: dict[tuple[str, str], dict[str, TermEntry]] = {}
     openings: dict[tuple[str, str, str], str] = {}
     polarity: dict[str, dict[str, float]] = {}
+    learned: dict[str, dict[str, tuple[float, ...]]] = {}
     combos: dict[tuple[str, str], tuple[str, float]] = {}
     for f in files:  # a later directory's rows override an earlier one's
         if f.kind == "combos":
@@ -635,6 +652,9 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
                 continue
             if f.kind == "polarity":  # a later directory's rows override an earlier one's
                 _parse_polarity(f, errors, polarity.setdefault(f.lang, {}))
+                continue
+            if f.kind == "learned":  # likewise
+                _parse_polarity(f, errors, learned.setdefault(f.lang, {}))
                 continue
             bucket = per_dir.setdefault((f.kind, f.lang), {})
             fresh: dict[str, TermEntry] = {}
@@ -651,6 +671,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
     for (kind, _lang), bucket in merged.items():
         counts[kind] += len(bucket)
     counts["polarity"] = sum(map(len, polarity.values()))
+    counts["learned"] = sum(map(len, learned.values()))
     counts["combos"] = len(combos)
     digest = hashlib.sha256()
     for f in files:
@@ -665,6 +686,7 @@ def _build(dirs: Sequence[Traversable], errors: _Collector) -> Lexicon:
         term_counts=MappingProxyType(counts),
         dirs=tuple(str(d) for d in dirs),
         polarity=MappingProxyType({k: MappingProxyType(v) for k, v in polarity.items()}),
+        learned=MappingProxyType({k: MappingProxyType(v) for k, v in learned.items()}),
         combos=MappingProxyType(combos),
     )
 
@@ -764,7 +786,7 @@ def authoring_errors(files: Iterable[_File]) -> list[str]:
     e = _Collector()
     zh_terms: list[tuple[str, str]] = []  # (where, term)
     for f in files:
-        if f.kind in ("taxonomy", "polarity"):  # polarity: fitted n-grams in the reviews' script
+        if f.kind in ("taxonomy", "polarity", "learned"):  # fitted n-grams: rules in their script
             continue
         rows = _rows(f, _Collector())
         if f.kind == "openings":

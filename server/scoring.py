@@ -38,6 +38,7 @@ from kernels.layout import (
     T_POLARITY,
     TOPIC_INTS,
 )
+from server.emotion_model import dense_features, learned_models
 from server.lexicon import POLARITY_BIAS, POLARITY_VALENCE, Lexicon
 
 LABELS = kl.LABELS
@@ -448,6 +449,8 @@ class Analyzer:
         self._categories = tuple(categories)  # category id -> name
         self._documents = _document_models(lexicon.polarity)
         self._combos = lexicon.combos
+        # --- learned emotion model (issue 10 item 3): lang -> server.emotion_model model ---
+        self._learned = learned_models(lexicon.learned)
         self._calm = Emotion("CALM", 0.0, 0.0, params.arousal_base)
         self._empty = Analysis((), (), self._calm, (), 0)
 
@@ -461,7 +464,7 @@ class Analyzer:
         short spoken requests, so live scoring never uses it. Polarity stays 0 when neither
         model finds anything.
         """
-        analysis = self.analyze(text, with_matches=False)
+        analysis = self.analyze(text, with_matches=False, learned=False)
         cased, norm = normalise(text)
         model = self._documents.get("zh" if _CJK_RE.search(norm) else "en")
         if model is None:
@@ -482,11 +485,14 @@ class Analyzer:
         voice: Voice | None = None,
         *,
         with_matches: bool = True,
+        learned: bool = True,
     ) -> Analysis:
         """Scores one utterance.
 
         `with_matches=False` returns `matches=()` and every other field unchanged, for callers
         that read only topics, emotion, combos and polarity (feedback, report tags).
+        `learned=False` leaves the emotion to the lexicon kernel alone, without the learned
+        model of the text's language (server/emotion_model.py) deciding label and valence.
         """
         if not text and typing is None and voice is None:
             return self._empty
@@ -510,7 +516,23 @@ class Analyzer:
             arousal,
             escalation,
         ) = _read_scalars(scalars)
-        if not kept and arousal == self._calm.arousal:  # nothing found, no cue
+        # --- learned emotion model (issue 10 item 3): it decides label, polarity and valence;
+        # an escalation threat keeps the kernel's reading, typing and voice cues still make a
+        # negative utterance ANGRY (hand weights: what the labelled text cannot teach).
+        if learned and self._learned and escalation < 0:
+            lang = "en" if norm.isascii() or not _CJK_RE.search(norm) else "zh"
+            model = self._learned.get(lang)
+            if model is not None:
+                dense = dense_features(valence, polarity, label, kept, n_topics, norm)
+                label, polarity, valence = model.decide(units, dense, polarity, label)
+                p = self.params
+                if polarity:
+                    if polarity < 0 and arousal >= p.angry_arousal and (typing or voice):
+                        label = ku.ANGRY
+                    size = valence if valence > 0.0 else -valence
+                    intensity = min(1.0, p.intensity_valence * size + p.intensity_arousal * arousal)
+        # --- end of the learned emotion model
+        if not kept and not polarity and arousal == self._calm.arousal:  # nothing found, no cue
             return self._empty
         new = _tuple_new
         # The records, as kernels.layout lays them out: ints per match, per topic, then the
