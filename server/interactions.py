@@ -292,7 +292,11 @@ class Interactions:
     def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
         """Whether the interaction's stored record already holds this live part."""
         stored = self.store.get("idem", records.interaction_key(interaction_id))
-        return stored is not None and stored.get("part") == record["p"]
+        return (
+            stored is not None
+            and stored.get("part") == record["p"]
+            and stored.get("pn", math.inf) >= record.get("n", 0)
+        )
 
     def score(self, u: UtteranceIn) -> UtteranceResult:
         s = self.cfg.server
@@ -314,7 +318,9 @@ class Interactions:
             elif record["lease"] and self._written(u.interaction_id, record):
                 record = self._opened(u, now)  # a writer died after writing it: a new part
             else:
-                record["lease"] = 0  # a writer died before writing it: it goes on
+                # a writer died (or is slow) before writing it: it goes on, and that writer's
+                # token no longer holds it (it will not drop what is scored from here on)
+                record["lease"], record["lk"] = 0, ""
                 if u.customer_id and record["c"] and u.customer_id != record["c"]:
                     raise _other_customer(u.interaction_id)
                 if customer_words and not (u.customer_id or record["c"]):
@@ -322,6 +328,7 @@ class Interactions:
                 record["c"] = record["c"] or u.customer_id
                 record["a"] = record["a"] or u.agent_id
             record["t"] = now
+            record["n"] = record.get("n", 0) + 1
             state = InteractionState.from_record(self.params, record["st"])
             emotion, escalation = state.update(analysis, u.speaker, u.ts_ms)
             record["st"] = state.to_record()
@@ -401,7 +408,7 @@ class Interactions:
                     raise _Busy
                 if cid and record["c"] and cid != record["c"]:
                     raise _other_customer(iid)
-                record["lease"] = _lease_until()
+                record["lease"], record["lk"] = _lease_until(), secrets.token_hex(8)
                 return record, dict(record)
 
             record = self._retry(iid, lease)
@@ -414,9 +421,9 @@ class Interactions:
             try:
                 stored = self.store.write(lambda tx, r=record: self._put(tx, iid, r, True))
             except BaseException:
-                self._release([iid])
+                self._release([(iid, record)])
                 raise
-            self._forget([(iid, record["p"])])
+            self._forget([(iid, record)])
             return _ended_from_record(stored)
 
     def _end_stored(self, iid: str, cid: str) -> EndedInteraction:
@@ -447,8 +454,8 @@ class Interactions:
         def lease(iid: str, record: dict[str, Any] | None) -> tuple[Any, Any]:
             if record is None or _leased(record):
                 return KEEP, None
-            record["lease"] = _lease_until()
-            return record, (iid, record)
+            record["lease"], record["lk"] = _lease_until(), secrets.token_hex(8)
+            return record, (iid, dict(record))
 
         taken = [t for t in self.table.update_many(interaction_ids, lease) if t is not None]
         if not taken:
@@ -456,58 +463,82 @@ class Interactions:
         try:
             self.store.write(lambda tx: [self._put(tx, iid, r, False) for iid, r in taken])
         except BaseException:
-            self._release([iid for iid, _ in taken])
+            self._release(taken)
             raise
-        self._forget([(iid, r["p"]) for iid, r in taken])
+        self._forget(taken)
         return len(taken)
 
-    def _release(self, interaction_ids: list[str]) -> None:
+    def _release(self, taken: list[tuple[str, dict[str, Any]]]) -> None:
         """Gives back the leases of a write that failed: the records stay live."""
+        held = {iid: r["lk"] for iid, r in taken}
 
-        def release(_iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
-            if record is not None:
-                record["lease"] = 0
+        def release(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is None or record.get("lk") != held[iid]:
+                return KEEP, None
+            record["lease"], record["lk"] = 0, ""
             return record, None
 
-        self.table.update_many(interaction_ids, release)
+        self.table.update_many(list(held), release)
 
-    def _forget(self, parts: list[tuple[str, str]]) -> None:
-        """Drops written parts from the live table (each only if still that part)."""
-
-        written = dict(parts)
+    def _forget(self, taken: list[tuple[str, dict[str, Any]]]) -> None:
+        """Drops written parts from the live table, each only if it still holds this writer's
+        lease token: one that went on after the lease expired stays live (its next write
+        merges what this one did not hold)."""
+        held = {iid: r["lk"] for iid, r in taken}
 
         def forget(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
-            if record is not None and record["p"] == written[iid]:
+            if record is not None and record.get("lk") == held[iid]:
                 return None, None
             return KEEP, None
 
-        self.table.update_many(list(written), forget)
+        self.table.update_many(list(held), forget)
 
     def _put(self, tx: WriteTxn, iid: str, live: dict[str, Any], end: bool) -> dict[str, Any]:
         """Writes one live part into the store transaction: the profile event, and the
         interaction's record merged with any earlier part; returns the record. A part already
-        merged (its writer died before dropping it) is not counted twice."""
+        merged (its writer died before dropping it) is not counted twice; one merged with
+        fewer utterances than it now holds (it went on after a slow writer's lease expired) is
+        merged again over the parts before it, its profile event replaced."""
         summary = InteractionState.from_record(self.params, live["st"]).summary()
         now = self.clock()
         key = records.interaction_key(iid)
         previous = tx.get("idem", key)
-        if previous is not None and previous.get("part") == live["p"]:
+        same = previous is not None and previous.get("part") == live["p"]
+        if same and previous.get("pn", math.inf) >= live.get("n", 0):
             record = previous
         else:
-            record = _merge(previous, iid, live, summary, now)
-            self._profile_event(tx, iid, live, summary, now)
-        record["ended"] = end or record.get("ended", False)
+            base = previous.get("base") if same else _base(previous)
+            record = _merge(base, iid, live, summary, now)
+            record["pn"], record["base"] = live.get("n", 0), base
+            replaced = same and previous["customer"] and previous["customer_utterances"] > (
+                base["customer_utterances"] if base else 0
+            )
+            self._profile_event(tx, iid, live, summary, now, replace=bool(replaced))
+        record["ended"] = end or bool(previous and previous.get("ended", True))
         tx.put("idem", key, record)
         return record
 
     def _profile_event(
-        self, tx: WriteTxn, iid: str, live: dict[str, Any], summary: InteractionSummary, now: int
+        self,
+        tx: WriteTxn,
+        iid: str,
+        live: dict[str, Any],
+        summary: InteractionSummary,
+        now: int,
+        *,
+        replace: bool = False,
     ) -> None:
+        """The part's interaction event in the customer's profile; `replace`: this part's
+        earlier event (the last one from this interaction) is dropped first."""
         if not (live["c"] and summary.customer_utterance_count):
             return
         cfg = self.cfg.store
         peak = summary.peak_emotion
         profile = load_for_update(tx, live["c"], now)
+        if replace:
+            mine = [i for i, e in enumerate(profile["events"]) if e.get("src") == iid]
+            if mine:
+                del profile["events"][mine[-1]]
         event = {
             "t": summary.last_update_ms or now,
             "k": "interaction",
@@ -638,6 +669,17 @@ def _merge(
         bool(previous and previous.get("ended", True)),
         live["p"],
     )
+
+
+_BASE_FIELDS = (
+    "customer", "agent", "topics", "peak", "utterances", "customer_utterances", "escalated",
+    "last", "ended",
+)  # fmt: skip
+
+
+def _base(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary of an interaction's written parts, without their own base."""
+    return {k: record[k] for k in _BASE_FIELDS} if record else None
 
 
 def _ended_from_record(r: dict[str, Any]) -> EndedInteraction:

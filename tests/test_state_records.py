@@ -114,3 +114,37 @@ def test_a_part_written_by_a_writer_that_died_is_not_counted_twice(tmp_path: Pat
         assert live.end("dead-1").summary.customer_utterance_count == 2
     finally:
         store.close()
+
+
+def test_a_slow_writer_whose_lease_expired_loses_no_acknowledged_utterance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write-out whose commit outlasts LEASE_MS: an utterance goes on in the same part
+    meanwhile; the slow writer must not drop it, and the next write merges it (once)."""
+    import threading
+    import time
+
+    import server.interactions as si
+
+    monkeypatch.setattr(si, "LEASE_MS", 50)
+    cfg = make_config(tmp_path / "store")
+    store = Store(tmp_path / "store")
+    now = 1_800_000_000_000
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now)
+    try:
+        live.score(UtteranceIn("w1", "c1", "A", "CUSTOMER", "CHAT", "快递还没到", now - 1000))
+        write = store.write
+        monkeypatch.setattr(store, "write", lambda work: (time.sleep(0.3), write(work))[1])
+        slow = threading.Thread(target=live._write_out, args=(["w1"],))
+        slow.start()
+        time.sleep(0.15)  # the lease has expired, the write is not committed yet
+        monkeypatch.setattr(store, "write", write)
+        live.score(UtteranceIn("w1", "c1", "A", "CUSTOMER", "CHAT", "退款还没到账", now - 100))
+        slow.join()
+        assert live.table.get("w1") is not None  # still live: the slow writer did not drop it
+        ended = live.end("w1").summary
+        assert ended.customer_utterance_count == 2 and ended.utterance_count == 2
+        profile = store.get("customers", records.customer_key("c1"))
+        assert [e["src"] for e in profile["events"]].count("w1") == 1
+    finally:
+        store.close()
