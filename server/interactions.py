@@ -307,16 +307,20 @@ class Interactions:
         scoring = self.engine.current
         analysis = scoring.analyzer.analyze(u.text, u.typing, u.voice)
         customer_words = u.speaker == "CUSTOMER"
+        opened: list[str] = []  # the part this utterance opened
 
         def step(record: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+            opened.clear()
             if record is None:
                 if self._at_cap():
                     raise _Full
                 record = self._opened(u, now)
+                opened.append(record["p"])
             elif _leased(record):
                 raise _Busy
             elif record["lease"] and self._written(u.interaction_id, record):
                 record = self._opened(u, now)  # a writer died after writing it: a new part
+                opened.append(record["p"])
             else:
                 # a writer died (or is slow) before writing it: it goes on, and that writer's
                 # token no longer holds it (it will not drop what is scored from here on)
@@ -341,6 +345,8 @@ class Interactions:
             return record, (emotion, escalation)
 
         emotion, escalation = self._retry(u.interaction_id, step)
+        if opened:
+            self._check_not_ended(u.interaction_id, opened[0])
         triggers: tuple[dict[str, Any], ...] = ()
         if customer_words and self.signals is not None and (analysis.topics or analysis.combos):
             # complaint topics and entity+symptom combos feed the trend counters
@@ -350,6 +356,23 @@ class Interactions:
         return UtteranceResult(
             u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
         )
+
+    def _check_not_ended(self, interaction_id: str, part: str) -> None:
+        """A part opened on top of a written-out record that an End ended between reading it
+        (in _opened) and the part's commit: the End has returned, so the part is dropped
+        (unless a writer holds it: then it is merged into the ended record) and the utterance
+        refused."""
+        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        if stored is None or not stored.get("ended", True):
+            return
+
+        def drop(record: dict[str, Any] | None) -> tuple[Any, bool]:
+            if record is not None and record["p"] == part and not record.get("lk"):
+                return None, True
+            return KEEP, False
+
+        if self.table.update(interaction_id, drop):
+            raise _ended(interaction_id)
 
     def _retry(self, interaction_id: str, step: Callable) -> Any:
         """Runs one update of the interaction, waiting while another process writes it, and

@@ -148,3 +148,56 @@ def test_a_slow_writer_whose_lease_expired_loses_no_acknowledged_utterance(
         assert [e["src"] for e in profile["events"]].count("w1") == 1
     finally:
         store.close()
+
+
+def test_an_utterance_opening_a_part_while_end_runs_is_refused_and_not_left_live(
+    tmp_path: Path,
+) -> None:
+    """End of a written-out call, and an utterance that read the stored record (not ended yet)
+    and opens a new part just as End marks it ended: End returns, the utterance is refused,
+    nothing stays live."""
+    import threading
+
+    cfg = make_config(tmp_path / "store", live={"idle_s": 1.0})
+    store = Store(tmp_path / "store")
+    now = [1_800_000_000_000]
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now[0])
+    try:
+        live.score(UtteranceIn("z1", "c1", "A", "CUSTOMER", "CHAT", "快递还没到", now[0] - 1000))
+        now[0] += 5000
+        assert live.sweep() == 1  # written out, not ended
+        in_opened, resume = threading.Event(), threading.Event()
+        opened, end_stored = live._opened, live._end_stored
+        out: dict[str, object] = {}
+
+        def opened_then_wait(u: UtteranceIn, n: int) -> dict:
+            record = opened(u, n)  # the stored record is not ended yet
+            in_opened.set()
+            resume.wait(5)  # the utterance's live update is still open here
+            return record
+
+        def score() -> None:
+            try:
+                out["score"] = live.score(
+                    UtteranceIn("z1", "c1", "A", "CUSTOMER", "CHAT", "退款还没到账", now[0] - 100)
+                )
+            except Exception as exc:  # noqa: BLE001 - the test looks at it
+                out["error"] = exc
+
+        def end_while_opening(iid: str, cid: str):
+            scorer.start()
+            in_opened.wait(5)
+            return end_stored(iid, cid)
+
+        scorer = threading.Thread(target=score)
+        live._opened, live._end_stored = opened_then_wait, end_while_opening
+        ended = live.end("z1")
+        resume.set()
+        scorer.join(10)
+        live._end_stored = end_stored
+        assert ended.summary.customer_utterance_count == 1
+        assert "score" not in out and "has ended" in str(out["error"])
+        assert live.table.get("z1") is None
+        assert live.end("z1").summary.customer_utterance_count == 1
+    finally:
+        store.close()
