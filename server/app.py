@@ -290,6 +290,9 @@ def build_server(
         )
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
+    # the reload counter the lexicons are at least as new as (read before they are loaded): a
+    # reload taken while this process starts is followed once serve() handles RELOAD_SIGNAL
+    reload_seq = store.counter(records.RELOAD_COUNTER)
     try:
         delivery = DeliveryParams.from_section(cfg.delivery)
         board = BoardParams.from_section(cfg.board)
@@ -452,7 +455,7 @@ def build_server(
         if json_gateway is not None:
             running.gateway = json_gateway.start()
     server.start()
-    node.record(store.counter(records.RELOAD_COUNTER))
+    node.record(reload_seq)
     running.set_serving(True)
     log.info(
         "serving",
@@ -537,6 +540,7 @@ def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
     signal.signal(RELOAD_SIGNAL, on_node_reload)
+    on_node_reload(RELOAD_SIGNAL, None)  # a reload taken while this process started
     if early_stop.is_set():
         on_stop(signal.SIGTERM, None)
     while not running.stopped.wait(0.5):

@@ -201,3 +201,35 @@ def test_an_utterance_opening_a_part_while_end_runs_is_refused_and_not_left_live
         assert live.end("z1").summary.customer_utterance_count == 1
     finally:
         store.close()
+
+
+def test_a_reload_taken_while_a_process_starts_is_followed_not_recorded_as_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reload counter moves while a process loads its lexicons (another process took a
+    reload RPC): the process records the counter read before loading, so the RPC's wait sees
+    it pending and its first follow_reload loads the files again."""
+    import server.app as app
+
+    opened: list[Store] = []
+
+    class Recorded(Store):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    def engine_then_reload(cfg):  # the lexicons are loaded, then another process reloads
+        engine = Engine(cfg)
+        opened[0].write(lambda tx: tx.incr(records.RELOAD_COUNTER))
+        return engine
+
+    monkeypatch.setattr(app, "Store", Recorded)
+    monkeypatch.setattr(app, "Engine", engine_then_reload)
+    running = build_server(make_config(tmp_path / "store"))
+    try:
+        seq = running.store.counter(records.RELOAD_COUNTER)
+        assert [p["seq"] for p in running.node.processes()] == [seq - 1]
+        running.node.follow_reload(force=False)  # what serve() does once RELOAD_SIGNAL is handled
+        assert [p["seq"] for p in running.node.processes()] == [seq]
+    finally:
+        running.stop(grace=0.5)
