@@ -313,6 +313,7 @@ def build_server(
         raise StartupError(f"lexicons: {exc}") from exc
     clock = wall_ms
     triggers: TriggerEngine | RemoteTriggers
+    live_table = None  # embedded beside the store, unless the cluster's Redis holds it
     try:
         log.info("kernels ready in %.3f s", kernels.warmup())
         if role == "worker":
@@ -320,7 +321,6 @@ def build_server(
             triggers.wait_for_owner(60.0)
         else:
             triggers = TriggerEngine.open(cfg, store, engine, clock)
-        live_table = None  # embedded beside the store, unless the cluster's Redis holds it
         if cfg.cluster:  # redis is imported only for a cluster
             from server.cluster import RedisLiveTable
 
@@ -337,6 +337,8 @@ def build_server(
             table=live_table,
         )
     except (ConfigError, VocError) as exc:
+        if live_table is not None:
+            live_table.close()
         store.close()
         raise StartupError(str(exc)) from exc
     service = VocService(cfg, store, engine, clock, triggers=triggers, interactions=interactions)
@@ -390,6 +392,7 @@ def build_server(
         port = 0
         log.debug("bind failed: %s", exc)
     if port == 0 and not cfg.server.listen.endswith(":0"):
+        interactions.close()  # the cluster's Redis connections
         store.close()
         raise StartupError(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
@@ -416,6 +419,7 @@ def build_server(
         server.stop(None)
         if ops_board is not None:
             ops_board.stop()
+        interactions.close()  # the cluster's Redis connections
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(
@@ -440,6 +444,7 @@ def build_server(
         except OSError as exc:
             server.stop(None)
             metrics.close()
+            interactions.close()  # the cluster's Redis connections
             store.close()
             raise StartupError(
                 f"cannot serve metrics on {cfg.metrics.listen}: {exc.strerror or exc} "

@@ -92,11 +92,25 @@ class RedisLiveTable:
     def _reachable(self) -> Iterator[None]:
         try:
             yield
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # unreachable, timed out, loading its data set (BusyLoadingError is a ConnectionError),
+        # or a replica that just became read-only in a failover: not available now
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError) as exc:
             raise Unavailable(
                 f"cluster: Redis at {self.where} did not answer ({exc}); live interactions are "
                 "held there, so this call cannot be taken now: retry when Redis is back"
             ) from None
+        except redis.ResponseError as exc:
+            if "OOM " not in str(exc):  # at the start, or inside a script's error
+                raise
+            raise Unavailable(
+                f"cluster: Redis at {self.where} is out of memory (maxmemory) and refuses "
+                "writes; live interactions cannot be updated until it has room: raise its "
+                "maxmemory or free keys, then retry"
+            ) from None
+
+    def close(self) -> None:
+        """Closes the connections (a later call opens them again)."""
+        self.redis.connection_pool.disconnect()
 
     def get(self, interaction_id: str) -> dict[str, Any] | None:
         with self._reachable():
@@ -133,7 +147,9 @@ class RedisLiveTable:
         self, keys: list[bytes], raws: list[bytes | None], writes: dict[bytes, bytes]
     ) -> bool:
         expire_at_ms = _wall_ms() + self.expire_ms
-        args: list[Any] = [expire_at_ms, len(keys), *(raw or b"" for raw in raws)]
+        args: list[Any] = [
+            expire_at_ms, len(keys), self.expire_ms, *(raw or b"" for raw in raws)
+        ]  # fmt: skip
         for iid, raw in writes.items():
             args += [raw, iid]
         return bool(self._commit(keys=[LIVE_INDEX, *keys, *map(_key, writes)], args=args))
@@ -153,20 +169,21 @@ class RedisLiveTable:
 
 
 # Commits an update if every record it read is still as read (compare and set): KEYS = the
-# index, the keys read, the keys written; ARGV = expiry ms, how many were read, the raw records
+# index, the keys read, the keys written; ARGV = expiry (wall-clock ms, the index's score), how
+# many were read, the time to live in ms (relative PX: PXAT needs Redis 6.2), the raw records
 # read ("" = absent), then per key written its new raw record ("" = delete) and its id.
 _COMMIT = """
 local nread = tonumber(ARGV[2])
 for i = 1, nread do
-  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[2 + i] then return 0 end
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[3 + i] then return 0 end
 end
 for i = 2 + nread, #KEYS do
-  local at = 3 + nread + 2 * (i - 2 - nread)
+  local at = 4 + nread + 2 * (i - 2 - nread)
   if ARGV[at] == '' then
     redis.call('DEL', KEYS[i])
     redis.call('ZREM', KEYS[1], ARGV[at + 1])
   else
-    redis.call('SET', KEYS[i], ARGV[at], 'PXAT', ARGV[1])
+    redis.call('SET', KEYS[i], ARGV[at], 'PX', ARGV[3])
     redis.call('ZADD', KEYS[1], ARGV[1], ARGV[at + 1])
   end
 end

@@ -266,12 +266,29 @@ class Interactions:
                 if left:
                     log.warning("%d live interactions not written within %.1f s", left, timeout_s)
         finally:
-            if self._sweeper.is_alive():
-                self._sweeper.join(5)
+            self.close()
         return written
+
+    def close(self) -> None:
+        """Stops the sweeper and closes the table's connections (the cluster's Redis); the
+        embedded table closes with its store."""
+        self._stop.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join(5)
+        close = getattr(self.table, "close", None)
+        if close is not None:
+            close()
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def live_count(self) -> int:
+        """How many are live, -1 when the table cannot answer now (the cluster's Redis down):
+        Stats and the metrics scrape report the rest."""
+        try:
+            return len(self.table)
+        except Unavailable:
+            return -1
 
     # -- scoring ---------------------------------------------------------------------------
 
@@ -533,8 +550,10 @@ class Interactions:
             base = previous.get("base") if same else _base(previous)
             record = _merge(base, iid, live, summary, now)
             record["pn"], record["base"] = live.get("n", 0), base
-            replaced = same and previous["customer"] and previous["customer_utterances"] > (
-                base["customer_utterances"] if base else 0
+            replaced = (
+                same
+                and previous["customer"]
+                and previous["customer_utterances"] > (base["customer_utterances"] if base else 0)
             )
             self._profile_event(tx, iid, live, summary, now, replace=bool(replaced))
         record["ended"] = end or bool(previous and previous.get("ended", True))

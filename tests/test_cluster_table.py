@@ -10,10 +10,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import generate_latest
 
 from clients.client import VocClient
 from server.app import build_server
 from server.config import ConfigError, load_config
+from server.errors import Unavailable
 from server.state import KEEP
 from tests.conftest import make_config
 from tests.redis_server import RedisServer
@@ -157,6 +159,10 @@ def test_redis_down_answers_unavailable_and_cards_keep_serving(tmp_path: Path) -
             assert "retry when Redis is back" in err.value.details()
             card = client.card("c-down")  # served from the local store
             assert card.customer_id == "c-down"
+            assert client.stats().live_interactions == -1  # the rest of Stats answers
+            scraped = generate_latest(running.metrics.registry).decode()
+            assert "vocscore_lexicon_info" in scraped
+            assert "vocscore_live_interactions " not in scraped
     finally:
         if running is not None:
             running.stop(grace=0.5)
@@ -190,4 +196,20 @@ def test_the_node_recovers_by_itself_when_redis_returns(tmp_path: Path) -> None:
         if running is not None:
             running.stop(grace=0.5)
             running.service.interactions.table.redis.close()  # the process would exit here
+        own.stop()
+
+
+def test_a_redis_out_of_memory_answers_unavailable_and_close_closes(tmp_path: Path) -> None:
+    own = RedisServer(tmp_path / "redis")
+    table = RedisLiveTable(connect(ClusterParams(redis_url=own.url)), expire_s=60.0)
+    try:
+        table.update("oom-1", lambda r: ({"n": 1, "t": 0}, None))
+        own.client.config_set("maxmemory", 1)  # every write is refused with OOM
+        with pytest.raises(Unavailable, match="out of memory"):
+            table.update("oom-2", lambda r: ({"n": 1, "t": 0}, None))
+        assert table.get("oom-1") == {"n": 1, "t": 0}  # reads still answer
+        table.close()
+        assert not table.redis.connection_pool._in_use_connections
+    finally:
+        table.redis.close()
         own.stop()
