@@ -14,7 +14,8 @@ Sub-databases of the store (server/store.py) and their keys:
              "proc:" pid                     a server process's lexicon version (process_state)
              counter names                   "feedback", RELOAD_COUNTER
   outbox     (server/delivery.py)            trigger deliveries
-Live store (server/store.py LiveStore, not synced, shared by the processes of a host):
+Live store (server/store.py Store.live(), a Store beside the main one, not synced, shared by
+the processes of a host; with [cluster] the same records are in Redis, server/cluster.py):
   live       interaction id                  running state of a live interaction (live_record)
 """
 

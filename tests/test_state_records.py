@@ -12,7 +12,7 @@ from clients.client import VocClient
 from server import records
 from server.app import build_server
 from server.engine import Engine
-from server.interactions import EmbeddedLiveTable, Interactions, UtteranceIn
+from server.interactions import Interactions, UtteranceIn
 from server.store import Change, Store
 from tests.conftest import make_config
 
@@ -56,27 +56,52 @@ def test_stats_lists_the_process_and_a_reload_counts(tmp_path: Path) -> None:
         running.stop(grace=0.5)
 
 
+_OTHER_WORKER = """
+import sys
+from pathlib import Path
+
+from server.engine import Engine
+from server.interactions import Interactions, UtteranceIn
+from server.store import Store
+from tests.conftest import make_config
+
+cfg = make_config(Path(sys.argv[1]))
+store = Store(Path(sys.argv[1]))
+other = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: 1_800_000_000_000, keeper=False)
+say = "我的快递一周了还没到，太气人了"
+again = other.score(UtteranceIn("call-s", "", "A1", "CUSTOMER", "VOICE", say, 1_799_999_995_000))
+ended = other.end("call-s")
+print(again.live.label, ended.customer_id, ended.summary.customer_utterance_count)
+store.close()
+"""
+
+
 def test_live_records_are_shared_through_the_store_folder(tmp_path: Path) -> None:
-    """Two Interactions over the same live store (as two workers are) see one interaction."""
+    """Two Interactions over the same store folder, each in its own process with its own Store
+    (as two workers are), see one interaction."""
+    import subprocess
+    import sys
+
     cfg = make_config(tmp_path / "store")
-    scoring = Engine(cfg)
     store = Store(tmp_path / "store")
     clock = lambda: 1_800_000_000_000  # noqa: E731
-    one = Interactions.from_config(cfg, store, scoring, clock=clock)
-    other = Interactions.from_config(
-        cfg, store, scoring, clock=clock, table=EmbeddedLiveTable(store.live()), keeper=False
-    )
+    one = Interactions.from_config(cfg, store, Engine(cfg), clock=clock)
     try:
         say = "我的快递一周了还没到，太气人了"
         one.score(UtteranceIn("call-s", "cs", "A1", "CUSTOMER", "VOICE", say, 1_799_999_990_000))
-        again = other.score(
-            UtteranceIn("call-s", "", "A1", "CUSTOMER", "VOICE", say, 1_799_999_995_000)
-        )
-        assert other.live_emotion("call-s") == one.live_emotion("call-s") is not None
-        assert again.live.label != "CALM"
-        ended = other.end("call-s")
-        assert ended.customer_id == "cs" and ended.summary.customer_utterance_count == 2
-        assert len(one) == 0
+        assert one.live_emotion("call-s") is not None
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", _OTHER_WORKER, str(tmp_path / "store")],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        label, customer, customer_utterances = done.stdout.split()
+        assert label != "CALM" and customer == "cs" and customer_utterances == "2"
+        assert len(one) == 0 and one.live_emotion("call-s") is None
+        stored = store.get("idem", records.interaction_key("call-s"))
+        assert stored["ended"] is True and stored["customer_utterances"] == 2
     finally:
         store.close()
 
