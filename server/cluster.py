@@ -7,6 +7,13 @@ sorted set of the ids by expiry that counts and lists them. Every update is opti
 reads the records (MGET), and one Lua script writes the changes only if those records are
 still as read, so two round trips; when another process or node wrote one first, the update
 runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
+
+Limit (one life per call holds per node only): the interaction record (whether a call has
+ended, and the summary of its written-out parts) is in the LMDB store of the node that wrote it
+(server/interactions.py _opened, _written, _end_stored). A call ended on node A can be scored
+again on node B, where it opens a new life; End on B of a call written out on A does not find
+A's parts. The fix is that record behind the LiveTable interface (a Redis voc:done:<id> key kept
+for the idempotency retention).
 """
 
 from __future__ import annotations
