@@ -8,12 +8,11 @@ reads the records (MGET), and one Lua script writes the changes only if those re
 still as read, so two round trips; when another process or node wrote one first, the update
 runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
 
-Limit (one life per call holds per node only): the interaction record (whether a call has
-ended, and the summary of its written-out parts) is in the LMDB store of the node that wrote it
-(server/interactions.py _opened, _written, _end_stored). A call ended on node A can be scored
-again on node B, where it opens a new life; End on B of a call written out on A does not find
-A's parts. The fix is that record behind the LiveTable interface (a Redis voc:done:<id> key kept
-for the idempotency retention).
+One life per call across nodes: the node that ends a call puts its interaction record under
+voc:done:<id> for [store] idempotency_days, so scoring it on any node is refused and an End
+retried on another node returns that summary. Limit: the summary of a call's written-out (idle,
+not ended) parts is still in the store of the node that wrote them; End on node B of a call
+written out on node A merges only B's parts (A's reached A's profile).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from server.state import KEEP
 
 LIVE_PREFIX = b"voc:live:"  # + interaction id: the live record
 LIVE_INDEX = b"voc:live"  # sorted set: interaction id -> its key's expiry (wall-clock ms)
+DONE_PREFIX = b"voc:done:"  # + interaction id: the record of an ended call, kept for retain_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +81,12 @@ class RedisLiveTable:
     # a stopping node leaves the live calls to the others (its keeper does not write them out)
     drain_at_stop = False
 
-    def __init__(self, client: redis.Redis, *, expire_s: float, where: str = "") -> None:
+    def __init__(
+        self, client: redis.Redis, *, expire_s: float, where: str = "", retain_s: float = 30 * 86400
+    ) -> None:
         self.redis = client
         self.expire_ms = max(1, int(expire_s * 1000))
+        self.retain_ms = max(1, int(retain_s * 1000))
         self.where = where or _describe(client)
         self._commit = client.register_script(_COMMIT)
 
@@ -93,7 +96,8 @@ class RedisLiveTable:
         params = ClusterParams.from_config(cfg)
         if not params.redis_url:
             return None
-        return cls(connect(params), expire_s=live_expiry_s(cfg))
+        retain_s = cfg.store.idempotency_days * 86400.0  # as the node's own interaction records
+        return cls(connect(params), expire_s=live_expiry_s(cfg), retain_s=retain_s)
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:
@@ -114,6 +118,18 @@ class RedisLiveTable:
                 "writes; live interactions cannot be updated until it has room: raise its "
                 "maxmemory or free keys, then retry"
             ) from None
+
+    def ended(self, interaction_id: str) -> dict[str, Any] | None:
+        """The interaction record of a call ended on any node (share_ended), or None."""
+        with self._reachable():
+            raw = self.redis.get(DONE_PREFIX + interaction_id.encode())
+        return None if raw is None else orjson.loads(raw)
+
+    def share_ended(self, interaction_id: str, record: dict[str, Any]) -> None:
+        """Tells every node the call has ended (its record, for a retried End elsewhere)."""
+        with self._reachable():
+            self.redis.set(DONE_PREFIX + interaction_id.encode(), orjson.dumps(record),
+                           px=self.retain_ms)  # fmt: skip
 
     def close(self) -> None:
         """Closes the connections (a later call opens them again)."""

@@ -295,7 +295,7 @@ class Interactions:
     def _opened(self, u: UtteranceIn, now_ms: int) -> dict[str, Any]:
         """The record of a new live part of u's interaction (checked against its stored
         record: an ended one is refused)."""
-        stored = self.store.get("idem", records.interaction_key(u.interaction_id))
+        stored = self._stored(u.interaction_id)
         if stored is not None and stored.get("ended", True):
             raise _ended(u.interaction_id)
         if stored and u.customer_id and u.customer_id != stored["customer"]:
@@ -305,6 +305,18 @@ class Interactions:
             raise _no_customer()
         state = InteractionState(self.params).to_record()
         return records.live_record(customer, u.agent_id, now_ms, state, secrets.token_hex(6))
+
+    def _stored(self, interaction_id: str) -> dict[str, Any] | None:
+        """The interaction's record in this node's store, else the one a cluster shares of a
+        call ended on another node."""
+        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        shared = getattr(self.table, "ended", None)
+        return stored if stored is not None or shared is None else shared(interaction_id)
+
+    def _share_ended(self, interaction_id: str, record: dict[str, Any]) -> None:
+        share = getattr(self.table, "share_ended", None)
+        if share is not None and record.get("ended"):
+            share(interaction_id, record)
 
     def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
         """Whether the interaction's stored record already holds this live part."""
@@ -379,7 +391,7 @@ class Interactions:
         (in _opened) and the part's commit: the End has returned, so the part is dropped
         (unless a writer holds it: then it is merged into the ended record) and the utterance
         refused."""
-        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        stored = self._stored(interaction_id)
         if stored is None or not stored.get("ended", True):
             return
 
@@ -463,6 +475,7 @@ class Interactions:
             except BaseException:
                 self._release([(iid, record)])
                 raise
+            self._share_ended(iid, stored)  # before the live part goes: no gap for a new one
             self._forget([(iid, record)])
             return _ended_from_record(stored)
 
@@ -480,6 +493,10 @@ class Interactions:
         record = self.store.get("idem", key)
         if record is not None and not record.get("ended", True):
             record = self.store.write(work)
+        if record is None:
+            record = self._stored(iid)  # ended on another node of the cluster
+        else:
+            self._share_ended(iid, record)
         if record is None:
             raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
         if cid and record["customer"] and cid != record["customer"]:
