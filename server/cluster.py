@@ -8,11 +8,13 @@ reads the records (MGET), and one Lua script writes the changes only if those re
 still as read, so two round trips; when another process or node wrote one first, the update
 runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
 
-One life per call across nodes: the node that ends a call puts its interaction record under
-voc:done:<id> for [store] idempotency_days, so scoring it on any node is refused and an End
-retried on another node returns that summary. Limit: the summary of a call's written-out (idle,
-not ended) parts is still in the store of the node that wrote them; End on node B of a call
-written out on node A merges only B's parts (A's reached A's profile).
+One life per call across nodes: the node that writes a call's part (written out, or ended) puts
+the interaction record under voc:done:<id> for [store] idempotency_days, and every node merges
+the next part over that record: a call ended on one node is refused on every node, an End
+retried on another node returns its summary, and End on node B of a call written out on node A
+sums both parts. The profile event of each part goes to the store of the node that wrote it
+(profiles are per node so far). Limit: a node that dies between its store commit and sharing
+the record leaves the cluster's summary without that part.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from server.state import KEEP
 
 LIVE_PREFIX = b"voc:live:"  # + interaction id: the live record
 LIVE_INDEX = b"voc:live"  # sorted set: interaction id -> its key's expiry (wall-clock ms)
-DONE_PREFIX = b"voc:done:"  # + interaction id: the record of an ended call, kept for retain_s
+DONE_PREFIX = b"voc:done:"  # + interaction id: its record (written parts, ended), for retain_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +121,21 @@ class RedisLiveTable:
                 "maxmemory or free keys, then retry"
             ) from None
 
-    def ended(self, interaction_id: str) -> dict[str, Any] | None:
-        """The interaction record of a call ended on any node (share_ended), or None."""
+    def written(self, interaction_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The interaction records (written parts, ended) any node shared, None where none."""
+        if not interaction_ids:
+            return []
         with self._reachable():
-            raw = self.redis.get(DONE_PREFIX + interaction_id.encode())
-        return None if raw is None else orjson.loads(raw)
+            raws = self.redis.mget([DONE_PREFIX + iid.encode() for iid in interaction_ids])
+        return [None if raw is None else orjson.loads(raw) for raw in raws]
 
-    def share_ended(self, interaction_id: str, record: dict[str, Any]) -> None:
-        """Tells every node the call has ended (its record, for a retried End elsewhere)."""
+    def share_written(self, written: dict[str, dict[str, Any]]) -> None:
+        """Shares the interaction records a node just committed, for every node."""
         with self._reachable():
-            self.redis.set(DONE_PREFIX + interaction_id.encode(), orjson.dumps(record),
-                           px=self.retain_ms)  # fmt: skip
+            pipe = self.redis.pipeline(transaction=False)
+            for iid, record in written.items():
+                pipe.set(DONE_PREFIX + iid.encode(), orjson.dumps(record), px=self.retain_ms)
+            pipe.execute()
 
     def close(self) -> None:
         """Closes the connections (a later call opens them again)."""

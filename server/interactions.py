@@ -307,20 +307,29 @@ class Interactions:
         return records.live_record(customer, u.agent_id, now_ms, state, secrets.token_hex(6))
 
     def _stored(self, interaction_id: str) -> dict[str, Any] | None:
-        """The interaction's record in this node's store, else the one a cluster shares of a
-        call ended on another node."""
-        stored = self.store.get("idem", records.interaction_key(interaction_id))
-        shared = getattr(self.table, "ended", None)
-        return stored if stored is not None or shared is None else shared(interaction_id)
+        """The interaction's record: the one a cluster's table shares (every node's written
+        parts), else the one in this node's store."""
+        shared = self._shared([interaction_id]).get(interaction_id)
+        if shared is not None:
+            return shared
+        return self.store.get("idem", records.interaction_key(interaction_id))
 
-    def _share_ended(self, interaction_id: str, record: dict[str, Any]) -> None:
-        share = getattr(self.table, "share_ended", None)
-        if share is not None and record.get("ended"):
-            share(interaction_id, record)
+    def _shared(self, interaction_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records a cluster's table shares for these ids ({} on one host)."""
+        written = getattr(self.table, "written", None)
+        if written is None:
+            return {}
+        found = zip(interaction_ids, written(interaction_ids), strict=True)
+        return {iid: record for iid, record in found if record is not None}
+
+    def _share(self, written: dict[str, dict[str, Any]]) -> None:
+        share = getattr(self.table, "share_written", None)
+        if share is not None and written:
+            share(written)
 
     def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
         """Whether the interaction's stored record already holds this live part."""
-        stored = self.store.get("idem", records.interaction_key(interaction_id))
+        stored = self._stored(interaction_id)
         return (
             stored is not None
             and stored.get("part") == record["p"]
@@ -471,11 +480,14 @@ class Interactions:
                     return ended
                 continue  # a new part opened while its written-out record was being ended
             try:
-                stored = self.store.write(lambda tx, r=record: self._put(tx, iid, r, True))
+                shared = self._shared([iid]).get(iid)
+                stored = self.store.write(
+                    lambda tx, r=record, s=shared: self._put(tx, iid, r, True, s)
+                )
             except BaseException:
                 self._release([(iid, record)])
                 raise
-            self._share_ended(iid, stored)  # before the live part goes: no gap for a new one
+            self._share({iid: stored})  # before the live part goes: no gap for a new one
             self._forget([(iid, record)])
             return _ended_from_record(stored)
 
@@ -483,20 +495,19 @@ class Interactions:
         """End of an interaction no longer live: already ended, or written out."""
         key = records.interaction_key(iid)
 
+        shared = self._shared([iid]).get(iid)  # a cluster's record: every node's parts
+
         def work(tx: WriteTxn) -> dict[str, Any] | None:
-            record = tx.get("idem", key)
+            record = shared or tx.get("idem", key)
             if record is not None and not record.get("ended", True):
                 record["ended"] = True
                 tx.put("idem", key, record)
             return record
 
-        record = self.store.get("idem", key)
+        record = shared or self.store.get("idem", key)
         if record is not None and not record.get("ended", True):
             record = self.store.write(work)
-        if record is None:
-            record = self._stored(iid)  # ended on another node of the cluster
-        else:
-            self._share_ended(iid, record)
+            self._share({iid: record})
         if record is None:
             raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
         if cid and record["customer"] and cid != record["customer"]:
@@ -518,10 +529,14 @@ class Interactions:
         if not taken:
             return 0
         try:
-            self.store.write(lambda tx: [self._put(tx, iid, r, False) for iid, r in taken])
+            shared = self._shared([iid for iid, _ in taken])
+            written = self.store.write(
+                lambda tx: {iid: self._put(tx, iid, r, False, shared.get(iid)) for iid, r in taken}
+            )
         except BaseException:
             self._release(taken)
             raise
+        self._share(written)
         self._forget(taken)
         return len(taken)
 
@@ -550,16 +565,25 @@ class Interactions:
 
         self.table.update_many(list(held), forget)
 
-    def _put(self, tx: WriteTxn, iid: str, live: dict[str, Any], end: bool) -> dict[str, Any]:
+    def _put(
+        self,
+        tx: WriteTxn,
+        iid: str,
+        live: dict[str, Any],
+        end: bool,
+        shared: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Writes one live part into the store transaction: the profile event, and the
         interaction's record merged with any earlier part; returns the record. A part already
         merged (its writer died before dropping it) is not counted twice; one merged with
         fewer utterances than it now holds (it went on after a slow writer's lease expired) is
-        merged again over the parts before it, its profile event replaced."""
+        merged again over the parts before it, its profile event (when in this node's profile)
+        replaced. `shared`: the cluster's record, merged over instead of this node's."""
         summary = InteractionState.from_record(self.params, live["st"]).summary()
         now = self.clock()
         key = records.interaction_key(iid)
-        previous = tx.get("idem", key)
+        local = tx.get("idem", key)
+        previous = shared if shared is not None else local
         same = previous is not None and previous.get("part") == live["p"]
         if same and previous.get("pn", math.inf) >= live.get("n", 0):
             record = previous
@@ -569,6 +593,8 @@ class Interactions:
             record["pn"], record["base"] = live.get("n", 0), base
             replaced = (
                 same
+                and local is not None
+                and local.get("part") == live["p"]
                 and previous["customer"]
                 and previous["customer_utterances"] > (base["customer_utterances"] if base else 0)
             )

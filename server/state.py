@@ -73,8 +73,8 @@ class LiveTable(Protocol):
     nothing else. The embedded table is LMDB beside the store (one host); the cluster's table
     (server/cluster.py) is one Redis string key per interaction with expiry, read with MGET and
     written by a Lua script only if the records are still as read (compare-and-set). A table
-    shared by several nodes also has `ended(id)` and `share_ended(id, record)`: the interaction
-    record of a call ended on any node (server/interactions.py Interactions._stored).
+    shared by several nodes also has `written(ids)` and `share_written({id: record})`: the
+    interaction records of the cluster (server/interactions.py Interactions._stored).
     """
 
     def get(self, interaction_id: str) -> dict[str, Any] | None: ...

@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from clients.client import VocClient
 from server.app import build_server
 from server.config import ConfigError, load_config
-from server.errors import Unavailable
+from server.errors import FailedPrecondition, Unavailable
 from server.state import KEEP
 from tests.conftest import make_config
 from tests.redis_server import RedisServer
@@ -213,3 +213,36 @@ def test_a_redis_out_of_memory_answers_unavailable_and_close_closes(tmp_path: Pa
     finally:
         table.redis.close()
         own.stop()
+
+
+def test_end_on_one_node_sums_the_parts_another_node_wrote_out(
+    tmp_path: Path, tables: Callable[..., RedisLiveTable]
+) -> None:
+    """Node A writes a call out (idle), node B takes its next utterance and ends it: the
+    summary counts both parts, as on one node, and A refuses the ended call."""
+    from server.engine import Engine
+    from server.interactions import Interactions, UtteranceIn
+    from server.store import Store
+
+    cfg = make_config(tmp_path / "a", live={"idle_s": 1.0})
+    engine = Engine(cfg)
+    now = [1_800_000_000_000]
+    stores = [Store(tmp_path / name) for name in ("a", "b")]
+    a, b = (
+        Interactions.from_config(cfg, st, engine, clock=lambda: now[0], table=tables())
+        for st in stores
+    )
+    try:
+        a.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "快递还没到", now[0] - 1000))
+        now[0] += 5000
+        assert a.sweep() == 1  # written out on A
+        b.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "退款还没到账", now[0] - 100))
+        ended = b.end("parts-1").summary
+        assert ended.customer_utterance_count == 2
+        assert {t.topic for t in ended.topics} >= {"logistics.delay"}
+        with pytest.raises(FailedPrecondition):
+            a.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "还没到", now[0]))
+        assert a.end("parts-1").summary == ended  # a retried End on A
+    finally:
+        for st in stores:
+            st.close()
