@@ -6,6 +6,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from kernels import layout
+from kernels._cache import depend_on
 from kernels.layout import (
     EDGE,
     HD_EDGES,
@@ -161,6 +163,11 @@ def _link(nodes, edges, root, parent, label):
                 f = nodes[f, N_FAIL]
         nodes[v, N_FAIL] = fail
         nodes[v, N_DICT] = fail if nodes[fail, N_KEY] >= 0 else nodes[fail, N_DICT]
+
+
+# both freeze the layout's constants: an edit there must not load their old machine code
+depend_on(_build_trie, layout)
+depend_on(_link, layout)
 
 
 # The kernels take every table packed into one int32 array and one float64 array: each array

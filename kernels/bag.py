@@ -3,6 +3,8 @@
 import numpy as np
 from numba import njit
 
+from kernels import automaton, layout
+from kernels._cache import depend_on
 from kernels.automaton import UTF16, build_automaton, goto, pack
 from kernels.layout import FITEM, HD_EDGES, HD_NODES, ITEM, KEY, N_DICT, N_KEY, NODE
 
@@ -25,6 +27,10 @@ def _bag(units, table, weights):
             hits += 1
             node = table[row + N_DICT]
     return hits, total
+
+
+# it inlines `goto` and freezes the layout's constants: an edit there must reach its cache
+depend_on(_bag, automaton, layout)
 
 
 class BagKernel:

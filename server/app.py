@@ -290,6 +290,9 @@ def build_server(
         )
     except VocError as exc:
         raise StartupError(f"{exc} (set [store] path, VOC_STORE_PATH or --store)") from exc
+    # the reload counter the lexicons are at least as new as (read before they are loaded): a
+    # reload taken while this process starts is followed once serve() handles RELOAD_SIGNAL
+    reload_seq = store.counter(records.RELOAD_COUNTER)
     try:
         delivery = DeliveryParams.from_section(cfg.delivery)
         board = BoardParams.from_section(cfg.board)
@@ -310,6 +313,7 @@ def build_server(
         raise StartupError(f"lexicons: {exc}") from exc
     clock = wall_ms
     triggers: TriggerEngine | RemoteTriggers
+    live_table = None  # embedded beside the store, unless the cluster's Redis holds it
     try:
         log.info("kernels ready in %.3f s", kernels.warmup())
         if role == "worker":
@@ -317,7 +321,6 @@ def build_server(
             triggers.wait_for_owner(60.0)
         else:
             triggers = TriggerEngine.open(cfg, store, engine, clock)
-        live_table = None  # embedded beside the store, unless the cluster's Redis holds it
         if cfg.cluster:  # redis is imported only for a cluster
             from server.cluster import RedisLiveTable
 
@@ -334,6 +337,8 @@ def build_server(
             table=live_table,
         )
     except (ConfigError, VocError) as exc:
+        if live_table is not None:
+            live_table.close()
         store.close()
         raise StartupError(str(exc)) from exc
     service = VocService(cfg, store, engine, clock, triggers=triggers, interactions=interactions)
@@ -387,6 +392,7 @@ def build_server(
         port = 0
         log.debug("bind failed: %s", exc)
     if port == 0 and not cfg.server.listen.endswith(":0"):
+        interactions.close()  # the cluster's Redis connections
         store.close()
         raise StartupError(
             f"cannot listen on {cfg.server.listen}: address in use or not available "
@@ -413,6 +419,7 @@ def build_server(
         server.stop(None)
         if ops_board is not None:
             ops_board.stop()
+        interactions.close()  # the cluster's Redis connections
         store.close()
         raise StartupError(f'{exc} (set the listen address, or "" to turn it off)') from exc
     running = Running(
@@ -437,6 +444,7 @@ def build_server(
         except OSError as exc:
             server.stop(None)
             metrics.close()
+            interactions.close()  # the cluster's Redis connections
             store.close()
             raise StartupError(
                 f"cannot serve metrics on {cfg.metrics.listen}: {exc.strerror or exc} "
@@ -452,7 +460,7 @@ def build_server(
         if json_gateway is not None:
             running.gateway = json_gateway.start()
     server.start()
-    node.record(store.counter(records.RELOAD_COUNTER))
+    node.record(reload_seq)
     running.set_serving(True)
     log.info(
         "serving",
@@ -537,6 +545,7 @@ def serve(cfg: Config, banner: Callable[[int], None] | None = None, **role: Any)
     signal.signal(signal.SIGINT, on_stop)
     signal.signal(signal.SIGHUP, on_reload)
     signal.signal(RELOAD_SIGNAL, on_node_reload)
+    on_node_reload(RELOAD_SIGNAL, None)  # a reload taken while this process started
     if early_stop.is_set():
         on_stop(signal.SIGTERM, None)
     while not running.stopped.wait(0.5):

@@ -7,6 +7,14 @@ sorted set of the ids by expiry that counts and lists them. Every update is opti
 reads the records (MGET), and one Lua script writes the changes only if those records are
 still as read, so two round trips; when another process or node wrote one first, the update
 runs again. Redis unreachable: the call answers UNAVAILABLE (server/errors.py).
+
+One life per call across nodes: the node that writes a call's part (written out, or ended) puts
+the interaction record under voc:done:<id> for [store] idempotency_days, and every node merges
+the next part over that record: a call ended on one node is refused on every node, an End
+retried on another node returns its summary, and End on node B of a call written out on node A
+sums both parts. The profile event of each part goes to the store of the node that wrote it
+(profiles are per node so far). Limit: a node that dies between its store commit and sharing
+the record leaves the cluster's summary without that part.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from server.state import KEEP
 
 LIVE_PREFIX = b"voc:live:"  # + interaction id: the live record
 LIVE_INDEX = b"voc:live"  # sorted set: interaction id -> its key's expiry (wall-clock ms)
+DONE_PREFIX = b"voc:done:"  # + interaction id: its record (written parts, ended), for retain_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +83,12 @@ class RedisLiveTable:
     # a stopping node leaves the live calls to the others (its keeper does not write them out)
     drain_at_stop = False
 
-    def __init__(self, client: redis.Redis, *, expire_s: float, where: str = "") -> None:
+    def __init__(
+        self, client: redis.Redis, *, expire_s: float, where: str = "", retain_s: float = 30 * 86400
+    ) -> None:
         self.redis = client
         self.expire_ms = max(1, int(expire_s * 1000))
+        self.retain_ms = max(1, int(retain_s * 1000))
         self.where = where or _describe(client)
         self._commit = client.register_script(_COMMIT)
 
@@ -86,17 +98,48 @@ class RedisLiveTable:
         params = ClusterParams.from_config(cfg)
         if not params.redis_url:
             return None
-        return cls(connect(params), expire_s=live_expiry_s(cfg))
+        retain_s = cfg.store.idempotency_days * 86400.0  # as the node's own interaction records
+        return cls(connect(params), expire_s=live_expiry_s(cfg), retain_s=retain_s)
 
     @contextlib.contextmanager
     def _reachable(self) -> Iterator[None]:
         try:
             yield
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        # unreachable, timed out, loading its data set (BusyLoadingError is a ConnectionError),
+        # or a replica that just became read-only in a failover: not available now
+        except (redis.ConnectionError, redis.TimeoutError, redis.ReadOnlyError) as exc:
             raise Unavailable(
                 f"cluster: Redis at {self.where} did not answer ({exc}); live interactions are "
                 "held there, so this call cannot be taken now: retry when Redis is back"
             ) from None
+        except redis.ResponseError as exc:
+            if "OOM " not in str(exc):  # at the start, or inside a script's error
+                raise
+            raise Unavailable(
+                f"cluster: Redis at {self.where} is out of memory (maxmemory) and refuses "
+                "writes; live interactions cannot be updated until it has room: raise its "
+                "maxmemory or free keys, then retry"
+            ) from None
+
+    def written(self, interaction_ids: list[str]) -> list[dict[str, Any] | None]:
+        """The interaction records (written parts, ended) any node shared, None where none."""
+        if not interaction_ids:
+            return []
+        with self._reachable():
+            raws = self.redis.mget([DONE_PREFIX + iid.encode() for iid in interaction_ids])
+        return [None if raw is None else orjson.loads(raw) for raw in raws]
+
+    def share_written(self, written: dict[str, dict[str, Any]]) -> None:
+        """Shares the interaction records a node just committed, for every node."""
+        with self._reachable():
+            pipe = self.redis.pipeline(transaction=False)
+            for iid, record in written.items():
+                pipe.set(DONE_PREFIX + iid.encode(), orjson.dumps(record), px=self.retain_ms)
+            pipe.execute()
+
+    def close(self) -> None:
+        """Closes the connections (a later call opens them again)."""
+        self.redis.connection_pool.disconnect()
 
     def get(self, interaction_id: str) -> dict[str, Any] | None:
         with self._reachable():
@@ -133,7 +176,9 @@ class RedisLiveTable:
         self, keys: list[bytes], raws: list[bytes | None], writes: dict[bytes, bytes]
     ) -> bool:
         expire_at_ms = _wall_ms() + self.expire_ms
-        args: list[Any] = [expire_at_ms, len(keys), *(raw or b"" for raw in raws)]
+        args: list[Any] = [
+            expire_at_ms, len(keys), self.expire_ms, *(raw or b"" for raw in raws)
+        ]  # fmt: skip
         for iid, raw in writes.items():
             args += [raw, iid]
         return bool(self._commit(keys=[LIVE_INDEX, *keys, *map(_key, writes)], args=args))
@@ -153,20 +198,21 @@ class RedisLiveTable:
 
 
 # Commits an update if every record it read is still as read (compare and set): KEYS = the
-# index, the keys read, the keys written; ARGV = expiry ms, how many were read, the raw records
+# index, the keys read, the keys written; ARGV = expiry (wall-clock ms, the index's score), how
+# many were read, the time to live in ms (relative PX: PXAT needs Redis 6.2), the raw records
 # read ("" = absent), then per key written its new raw record ("" = delete) and its id.
 _COMMIT = """
 local nread = tonumber(ARGV[2])
 for i = 1, nread do
-  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[2 + i] then return 0 end
+  if (redis.call('GET', KEYS[1 + i]) or '') ~= ARGV[3 + i] then return 0 end
 end
 for i = 2 + nread, #KEYS do
-  local at = 3 + nread + 2 * (i - 2 - nread)
+  local at = 4 + nread + 2 * (i - 2 - nread)
   if ARGV[at] == '' then
     redis.call('DEL', KEYS[i])
     redis.call('ZREM', KEYS[1], ARGV[at + 1])
   else
-    redis.call('SET', KEYS[i], ARGV[at], 'PXAT', ARGV[1])
+    redis.call('SET', KEYS[i], ARGV[at], 'PX', ARGV[3])
     redis.call('ZADD', KEYS[1], ARGV[1], ARGV[at + 1])
   end
 end

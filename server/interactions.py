@@ -266,19 +266,36 @@ class Interactions:
                 if left:
                     log.warning("%d live interactions not written within %.1f s", left, timeout_s)
         finally:
-            if self._sweeper.is_alive():
-                self._sweeper.join(5)
+            self.close()
         return written
+
+    def close(self) -> None:
+        """Stops the sweeper and closes the table's connections (the cluster's Redis); the
+        embedded table closes with its store."""
+        self._stop.set()
+        if self._sweeper.is_alive():
+            self._sweeper.join(5)
+        close = getattr(self.table, "close", None)
+        if close is not None:
+            close()
 
     def __len__(self) -> int:
         return len(self.table)
+
+    def live_count(self) -> int:
+        """How many are live, -1 when the table cannot answer now (the cluster's Redis down):
+        Stats and the metrics scrape report the rest."""
+        try:
+            return len(self.table)
+        except Unavailable:
+            return -1
 
     # -- scoring ---------------------------------------------------------------------------
 
     def _opened(self, u: UtteranceIn, now_ms: int) -> dict[str, Any]:
         """The record of a new live part of u's interaction (checked against its stored
         record: an ended one is refused)."""
-        stored = self.store.get("idem", records.interaction_key(u.interaction_id))
+        stored = self._stored(u.interaction_id)
         if stored is not None and stored.get("ended", True):
             raise _ended(u.interaction_id)
         if stored and u.customer_id and u.customer_id != stored["customer"]:
@@ -289,10 +306,35 @@ class Interactions:
         state = InteractionState(self.params).to_record()
         return records.live_record(customer, u.agent_id, now_ms, state, secrets.token_hex(6))
 
+    def _stored(self, interaction_id: str) -> dict[str, Any] | None:
+        """The interaction's record: the one a cluster's table shares (every node's written
+        parts), else the one in this node's store."""
+        shared = self._shared([interaction_id]).get(interaction_id)
+        if shared is not None:
+            return shared
+        return self.store.get("idem", records.interaction_key(interaction_id))
+
+    def _shared(self, interaction_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The records a cluster's table shares for these ids ({} on one host)."""
+        written = getattr(self.table, "written", None)
+        if written is None:
+            return {}
+        found = zip(interaction_ids, written(interaction_ids), strict=True)
+        return {iid: record for iid, record in found if record is not None}
+
+    def _share(self, written: dict[str, dict[str, Any]]) -> None:
+        share = getattr(self.table, "share_written", None)
+        if share is not None and written:
+            share(written)
+
     def _written(self, interaction_id: str, record: dict[str, Any]) -> bool:
         """Whether the interaction's stored record already holds this live part."""
-        stored = self.store.get("idem", records.interaction_key(interaction_id))
-        return stored is not None and stored.get("part") == record["p"]
+        stored = self._stored(interaction_id)
+        return (
+            stored is not None
+            and stored.get("part") == record["p"]
+            and stored.get("pn", math.inf) >= record.get("n", 0)
+        )
 
     def score(self, u: UtteranceIn) -> UtteranceResult:
         s = self.cfg.server
@@ -303,18 +345,24 @@ class Interactions:
         scoring = self.engine.current
         analysis = scoring.analyzer.analyze(u.text, u.typing, u.voice)
         customer_words = u.speaker == "CUSTOMER"
+        opened: list[str] = []  # the part this utterance opened
 
         def step(record: dict[str, Any] | None) -> tuple[dict[str, Any], Any]:
+            opened.clear()
             if record is None:
                 if self._at_cap():
                     raise _Full
                 record = self._opened(u, now)
+                opened.append(record["p"])
             elif _leased(record):
                 raise _Busy
             elif record["lease"] and self._written(u.interaction_id, record):
                 record = self._opened(u, now)  # a writer died after writing it: a new part
+                opened.append(record["p"])
             else:
-                record["lease"] = 0  # a writer died before writing it: it goes on
+                # a writer died (or is slow) before writing it: it goes on, and that writer's
+                # token no longer holds it (it will not drop what is scored from here on)
+                record["lease"], record["lk"] = 0, ""
                 if u.customer_id and record["c"] and u.customer_id != record["c"]:
                     raise _other_customer(u.interaction_id)
                 if customer_words and not (u.customer_id or record["c"]):
@@ -322,6 +370,7 @@ class Interactions:
                 record["c"] = record["c"] or u.customer_id
                 record["a"] = record["a"] or u.agent_id
             record["t"] = now
+            record["n"] = record.get("n", 0) + 1
             state = InteractionState.from_record(self.params, record["st"])
             emotion, escalation = state.update(analysis, u.speaker, u.ts_ms)
             record["st"] = state.to_record()
@@ -334,6 +383,8 @@ class Interactions:
             return record, (emotion, escalation)
 
         emotion, escalation = self._retry(u.interaction_id, step)
+        if opened:
+            self._check_not_ended(u.interaction_id, opened[0])
         triggers: tuple[dict[str, Any], ...] = ()
         if customer_words and self.signals is not None and (analysis.topics or analysis.combos):
             # complaint topics and entity+symptom combos feed the trend counters
@@ -343,6 +394,23 @@ class Interactions:
         return UtteranceResult(
             u.interaction_id, analysis, emotion, escalation, triggers, scoring.lexicon.version
         )
+
+    def _check_not_ended(self, interaction_id: str, part: str) -> None:
+        """A part opened on top of a written-out record that an End ended between reading it
+        (in _opened) and the part's commit: the End has returned, so the part is dropped
+        (unless a writer holds it: then it is merged into the ended record) and the utterance
+        refused."""
+        stored = self._stored(interaction_id)
+        if stored is None or not stored.get("ended", True):
+            return
+
+        def drop(record: dict[str, Any] | None) -> tuple[Any, bool]:
+            if record is not None and record["p"] == part and not record.get("lk"):
+                return None, True
+            return KEEP, False
+
+        if self.table.update(interaction_id, drop):
+            raise _ended(interaction_id)
 
     def _retry(self, interaction_id: str, step: Callable) -> Any:
         """Runs one update of the interaction, waiting while another process writes it, and
@@ -401,7 +469,7 @@ class Interactions:
                     raise _Busy
                 if cid and record["c"] and cid != record["c"]:
                     raise _other_customer(iid)
-                record["lease"] = _lease_until()
+                record["lease"], record["lk"] = _lease_until(), secrets.token_hex(8)
                 return record, dict(record)
 
             record = self._retry(iid, lease)
@@ -412,27 +480,34 @@ class Interactions:
                     return ended
                 continue  # a new part opened while its written-out record was being ended
             try:
-                stored = self.store.write(lambda tx, r=record: self._put(tx, iid, r, True))
+                shared = self._shared([iid]).get(iid)
+                stored = self.store.write(
+                    lambda tx, r=record, s=shared: self._put(tx, iid, r, True, s)
+                )
             except BaseException:
-                self._release([iid])
+                self._release([(iid, record)])
                 raise
-            self._forget([(iid, record["p"])])
+            self._share({iid: stored})  # before the live part goes: no gap for a new one
+            self._forget([(iid, record)])
             return _ended_from_record(stored)
 
     def _end_stored(self, iid: str, cid: str) -> EndedInteraction:
         """End of an interaction no longer live: already ended, or written out."""
         key = records.interaction_key(iid)
 
+        shared = self._shared([iid]).get(iid)  # a cluster's record: every node's parts
+
         def work(tx: WriteTxn) -> dict[str, Any] | None:
-            record = tx.get("idem", key)
+            record = shared or tx.get("idem", key)
             if record is not None and not record.get("ended", True):
                 record["ended"] = True
                 tx.put("idem", key, record)
             return record
 
-        record = self.store.get("idem", key)
+        record = shared or self.store.get("idem", key)
         if record is not None and not record.get("ended", True):
             record = self.store.write(work)
+            self._share({iid: record})
         if record is None:
             raise NotFound(f"interaction_id: no live or ended interaction {iid!r}")
         if cid and record["customer"] and cid != record["customer"]:
@@ -447,67 +522,108 @@ class Interactions:
         def lease(iid: str, record: dict[str, Any] | None) -> tuple[Any, Any]:
             if record is None or _leased(record):
                 return KEEP, None
-            record["lease"] = _lease_until()
-            return record, (iid, record)
+            record["lease"], record["lk"] = _lease_until(), secrets.token_hex(8)
+            return record, (iid, dict(record))
 
         taken = [t for t in self.table.update_many(interaction_ids, lease) if t is not None]
         if not taken:
             return 0
         try:
-            self.store.write(lambda tx: [self._put(tx, iid, r, False) for iid, r in taken])
+            shared = self._shared([iid for iid, _ in taken])
+            written = self.store.write(
+                lambda tx: {iid: self._put(tx, iid, r, False, shared.get(iid)) for iid, r in taken}
+            )
         except BaseException:
-            self._release([iid for iid, _ in taken])
+            self._release(taken)
             raise
-        self._forget([(iid, r["p"]) for iid, r in taken])
+        self._share(written)
+        self._forget(taken)
         return len(taken)
 
-    def _release(self, interaction_ids: list[str]) -> None:
+    def _release(self, taken: list[tuple[str, dict[str, Any]]]) -> None:
         """Gives back the leases of a write that failed: the records stay live."""
+        held = {iid: r["lk"] for iid, r in taken}
 
-        def release(_iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
-            if record is not None:
-                record["lease"] = 0
+        def release(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
+            if record is None or record.get("lk") != held[iid]:
+                return KEEP, None
+            record["lease"], record["lk"] = 0, ""
             return record, None
 
-        self.table.update_many(interaction_ids, release)
+        self.table.update_many(list(held), release)
 
-    def _forget(self, parts: list[tuple[str, str]]) -> None:
-        """Drops written parts from the live table (each only if still that part)."""
-
-        written = dict(parts)
+    def _forget(self, taken: list[tuple[str, dict[str, Any]]]) -> None:
+        """Drops written parts from the live table, each only if it still holds this writer's
+        lease token: one that went on after the lease expired stays live (its next write
+        merges what this one did not hold)."""
+        held = {iid: r["lk"] for iid, r in taken}
 
         def forget(iid: str, record: dict[str, Any] | None) -> tuple[Any, None]:
-            if record is not None and record["p"] == written[iid]:
+            if record is not None and record.get("lk") == held[iid]:
                 return None, None
             return KEEP, None
 
-        self.table.update_many(list(written), forget)
+        self.table.update_many(list(held), forget)
 
-    def _put(self, tx: WriteTxn, iid: str, live: dict[str, Any], end: bool) -> dict[str, Any]:
+    def _put(
+        self,
+        tx: WriteTxn,
+        iid: str,
+        live: dict[str, Any],
+        end: bool,
+        shared: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Writes one live part into the store transaction: the profile event, and the
         interaction's record merged with any earlier part; returns the record. A part already
-        merged (its writer died before dropping it) is not counted twice."""
+        merged (its writer died before dropping it) is not counted twice; one merged with
+        fewer utterances than it now holds (it went on after a slow writer's lease expired) is
+        merged again over the parts before it, its profile event (when in this node's profile)
+        replaced. `shared`: the cluster's record, merged over instead of this node's."""
         summary = InteractionState.from_record(self.params, live["st"]).summary()
         now = self.clock()
         key = records.interaction_key(iid)
-        previous = tx.get("idem", key)
-        if previous is not None and previous.get("part") == live["p"]:
+        local = tx.get("idem", key)
+        previous = shared if shared is not None else local
+        same = previous is not None and previous.get("part") == live["p"]
+        if same and previous.get("pn", math.inf) >= live.get("n", 0):
             record = previous
         else:
-            record = _merge(previous, iid, live, summary, now)
-            self._profile_event(tx, iid, live, summary, now)
-        record["ended"] = end or record.get("ended", False)
+            base = previous.get("base") if same else _base(previous)
+            record = _merge(base, iid, live, summary, now)
+            record["pn"], record["base"] = live.get("n", 0), base
+            replaced = (
+                same
+                and local is not None
+                and local.get("part") == live["p"]
+                and previous["customer"]
+                and previous["customer_utterances"] > (base["customer_utterances"] if base else 0)
+            )
+            self._profile_event(tx, iid, live, summary, now, replace=bool(replaced))
+        record["ended"] = end or bool(previous and previous.get("ended", True))
         tx.put("idem", key, record)
         return record
 
     def _profile_event(
-        self, tx: WriteTxn, iid: str, live: dict[str, Any], summary: InteractionSummary, now: int
+        self,
+        tx: WriteTxn,
+        iid: str,
+        live: dict[str, Any],
+        summary: InteractionSummary,
+        now: int,
+        *,
+        replace: bool = False,
     ) -> None:
+        """The part's interaction event in the customer's profile; `replace`: this part's
+        earlier event (the last one from this interaction) is dropped first."""
         if not (live["c"] and summary.customer_utterance_count):
             return
         cfg = self.cfg.store
         peak = summary.peak_emotion
         profile = load_for_update(tx, live["c"], now)
+        if replace:
+            mine = [i for i, e in enumerate(profile["events"]) if e.get("src") == iid]
+            if mine:
+                del profile["events"][mine[-1]]
         event = {
             "t": summary.last_update_ms or now,
             "k": "interaction",
@@ -638,6 +754,17 @@ def _merge(
         bool(previous and previous.get("ended", True)),
         live["p"],
     )
+
+
+_BASE_FIELDS = (
+    "customer", "agent", "topics", "peak", "utterances", "customer_utterances", "escalated",
+    "last", "ended",
+)  # fmt: skip
+
+
+def _base(record: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The summary of an interaction's written parts, without their own base."""
+    return {k: record[k] for k in _BASE_FIELDS} if record else None
 
 
 def _ended_from_record(r: dict[str, Any]) -> EndedInteraction:

@@ -201,11 +201,14 @@ class _ServiceCollector(Collector):
             value={"version": svc.engine.current.lexicon.version},
         )
         interactions = svc.interactions
-        live = len(interactions) if interactions is not None else 0
+        live = interactions.live_count() if interactions is not None else 0
         streams = self._open_streams().get("live", 0) if self._open_streams else 0
-        yield GaugeMetricFamily(
-            "vocscore_live_interactions", "Live interactions held in memory.", value=live
-        )
+        if live >= 0:  # -1: the cluster's Redis did not answer; the rest is still scraped
+            yield GaugeMetricFamily(
+                "vocscore_live_interactions",
+                "Live interactions in the node's live table (host-wide; cluster-wide on Redis).",
+                value=live,
+            )
         yield GaugeMetricFamily(
             "vocscore_interaction_streams", "Open StreamInteraction streams.", value=streams
         )

@@ -14,7 +14,8 @@ Sub-databases of the store (server/store.py) and their keys:
              "proc:" pid                     a server process's lexicon version (process_state)
              counter names                   "feedback", RELOAD_COUNTER
   outbox     (server/delivery.py)            trigger deliveries
-Live store (server/store.py LiveStore, not synced, shared by the processes of a host):
+Live store (server/store.py Store.live(), a Store beside the main one, not synced, shared by
+the processes of a host; with [cluster] the same records are in Redis, server/cluster.py):
   live       interaction id                  running state of a live interaction (live_record)
 """
 
@@ -165,9 +166,14 @@ def interaction_record(
     last_ms: int,
     ended: bool,
     part: str,
+    part_utterances: int = 0,
+    base: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary of an interaction's written parts: topics [topic, polarity, count, score],
-    peak emotion [label, intensity, valence, arousal]; `part` is the last part merged in."""
+    peak emotion [label, intensity, valence, arousal]; `part` is the last part merged in,
+    `part_utterances` how many of its utterances were merged, and `base` the summary of the
+    parts before it (the same fields), so a later write of the same part (one that went on
+    after a slow writer's lease expired) is merged again over `base` rather than skipped."""
     return {
         "v": SCHEMA_VERSION,
         "id": interaction_id,
@@ -182,6 +188,8 @@ def interaction_record(
         "last": last_ms,
         "ended": ended,
         "part": part,
+        "pn": part_utterances,
+        "base": base,
     }
 
 
@@ -209,7 +217,9 @@ def live_record(
 ) -> dict[str, Any]:
     """A live interaction's running state (server/live.py InteractionState.to_record) with
     what the card and the write-out need; `part` names this live part of the interaction,
-    `lease` is the wall-clock ms until which a writer holds it (0: free)."""
+    `lease` is the wall-clock ms until which a writer holds it (0: free), `lk` that writer's
+    token (a writer whose lease expired must not drop what others scored after it), `n` the
+    utterances scored in this part."""
     return {
         "v": SCHEMA_VERSION,
         "c": customer_id,
@@ -221,4 +231,6 @@ def live_record(
         "th": "",  # the customer's first escalation threat
         "p": part,
         "lease": 0,
+        "lk": "",
+        "n": 0,
     }

@@ -159,7 +159,10 @@ class VocService:
             "map_size": map_size,
             "lexicon_version": scoring.lexicon.version,
             "uptime_s": time.monotonic() - self.started,
-            "live_interactions": len(self.interactions) if self.interactions is not None else 0,
+            # -1: the cluster's Redis did not answer
+            "live_interactions": (
+                self.interactions.live_count() if self.interactions is not None else 0
+            ),
             "version": __version__,
             "pid": os.getpid(),
         }

@@ -1,5 +1,9 @@
 """Customer signals for the trend counters, off the request path: queued (bounded) and sent in
-batches by one thread; a clean stop sends what is queued before the process exits."""
+batches by one thread; a clean stop sends what is queued before the process exits.
+
+Delivery is at least once: a batch whose send raised after the owner applied it (the reply
+lost, a timeout) is sent again, and the owner, which keeps no batch ids, counts it twice. The
+trend counters are rates over minutes; a retried batch can only raise them, by that batch."""
 
 from __future__ import annotations
 

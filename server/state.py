@@ -2,15 +2,17 @@
 triggers. Each has its embedded implementation (one host, any number of worker processes):
 
   Records        server/store.py Store: LMDB, shared by the processes of the host
-  LiveTable      server/interactions.py EmbeddedLiveTable: the live store beside it
+  LiveTable      server/interactions.py EmbeddedLiveTable: the live store beside it, or with
+                 [cluster] server/cluster.py RedisLiveTable (every node's calls in one Redis)
   Triggers       server/triggers.py TriggerEngine, in the trigger owner (or the only process);
   TriggerSignals the workers' server/workers.py RemoteTriggers (batched signals to the owner)
 
 Domain code (cards, feedback, interactions, reports) sees only these, so a cluster
 implementation on Redis goes beside them (DESIGN.md "State and scale"): records keep the local
 LMDB as read model and publish each commit's changes (Store on_commit) to a write log the other
-nodes apply; live records become Redis hashes with expiry; signals and reports go to a stream
-read by one elected trigger leader. Key prefixes and record shapes: server/records.py.
+nodes apply; live records are one Redis string key per interaction with expiry, updated by a
+Lua compare-and-set (server/cluster.py, done); signals and reports go to a stream read by one
+elected trigger leader. Key prefixes and record shapes: server/records.py.
 """
 
 from __future__ import annotations
@@ -68,8 +70,11 @@ class LiveTable(Protocol):
     record (None when absent) and stores the record `step` returns (None deletes, KEEP leaves
     the record as it is), all ids atomically
     against every other update of any process; `step` may run more than once and must touch
-    nothing else. The embedded table is LMDB beside the store (one host); a Redis table would be
-    a hash per interaction with expiry, updated under WATCH/MULTI.
+    nothing else. The embedded table is LMDB beside the store (one host); the cluster's table
+    (server/cluster.py) is one Redis string key per interaction with expiry, read with MGET and
+    written by a Lua script only if the records are still as read (compare-and-set). A table
+    shared by several nodes also has `written(ids)` and `share_written({id: record})`: the
+    interaction records of the cluster (server/interactions.py Interactions._stored).
     """
 
     def get(self, interaction_id: str) -> dict[str, Any] | None: ...

@@ -258,7 +258,9 @@ def _child(run: Callable[[], Any]) -> int:
     try:
         for sig in signals:
             signal.signal(sig, signal.SIG_DFL)
-        # a reload passed on while the child still starts: it loads the current files anyway
+        # a reload passed on while the child still starts is ignored here: the child records
+        # the reload counter read before its lexicons (build_server), and serve() follows any
+        # newer one once it handles RELOAD_SIGNAL
         signal.signal(RELOAD_SIGNAL, signal.SIG_IGN)
         signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         _die_with_parent(parent)

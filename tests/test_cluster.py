@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from clients.client import VocClient
@@ -93,3 +94,19 @@ def test_a_card_on_one_node_shows_the_live_emotion_of_a_call_on_the_other(
     assert card.emotion.label == score.live.label != ""
     assert round(card.emotion.intensity, 6) == round(score.live.intensity, 6)
     assert b.client.end_interaction("live-card", customer_id="cl-3").utterances == 1
+
+
+def test_a_call_ended_on_one_node_is_refused_on_the_other(
+    nodes: tuple[Node, Node], redis_server: RedisServer
+) -> None:
+    a, b = nodes
+    a.client.score("one-life", "快递一周了还没到", customer_id="cl-4")
+    ended = a.client.end_interaction("one-life", customer_id="cl-4")
+    assert redis_server.client.exists(b"voc:done:one-life")
+    with pytest.raises(grpc.RpcError) as err:
+        b.client.score("one-life", "还没到", customer_id="cl-4")
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "has ended" in err.value.details()
+    assert redis_server.client.keys(b"voc:live:*") == []  # no second life opened
+    again = b.client.end_interaction("one-life")  # a retried End on the other node
+    assert again.utterances == ended.utterances == 1 and again.topics == ended.topics

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from prometheus_client import generate_latest
 
 from clients.client import VocClient
 from server.app import build_server
 from server.config import ConfigError, load_config
+from server.errors import FailedPrecondition, Unavailable
 from server.state import KEEP
 from tests.conftest import make_config
 from tests.redis_server import RedisServer
@@ -157,6 +159,10 @@ def test_redis_down_answers_unavailable_and_cards_keep_serving(tmp_path: Path) -
             assert "retry when Redis is back" in err.value.details()
             card = client.card("c-down")  # served from the local store
             assert card.customer_id == "c-down"
+            assert client.stats().live_interactions == -1  # the rest of Stats answers
+            scraped = generate_latest(running.metrics.registry).decode()
+            assert "vocscore_lexicon_info" in scraped
+            assert "vocscore_live_interactions " not in scraped
     finally:
         if running is not None:
             running.stop(grace=0.5)
@@ -191,3 +197,52 @@ def test_the_node_recovers_by_itself_when_redis_returns(tmp_path: Path) -> None:
             running.stop(grace=0.5)
             running.service.interactions.table.redis.close()  # the process would exit here
         own.stop()
+
+
+def test_a_redis_out_of_memory_answers_unavailable_and_close_closes(tmp_path: Path) -> None:
+    own = RedisServer(tmp_path / "redis")
+    table = RedisLiveTable(connect(ClusterParams(redis_url=own.url)), expire_s=60.0)
+    try:
+        table.update("oom-1", lambda r: ({"n": 1, "t": 0}, None))
+        own.client.config_set("maxmemory", 1)  # every write is refused with OOM
+        with pytest.raises(Unavailable, match="out of memory"):
+            table.update("oom-2", lambda r: ({"n": 1, "t": 0}, None))
+        assert table.get("oom-1") == {"n": 1, "t": 0}  # reads still answer
+        table.close()
+        assert not table.redis.connection_pool._in_use_connections
+    finally:
+        table.redis.close()
+        own.stop()
+
+
+def test_end_on_one_node_sums_the_parts_another_node_wrote_out(
+    tmp_path: Path, tables: Callable[..., RedisLiveTable]
+) -> None:
+    """Node A writes a call out (idle), node B takes its next utterance and ends it: the
+    summary counts both parts, as on one node, and A refuses the ended call."""
+    from server.engine import Engine
+    from server.interactions import Interactions, UtteranceIn
+    from server.store import Store
+
+    cfg = make_config(tmp_path / "a", live={"idle_s": 1.0})
+    engine = Engine(cfg)
+    now = [1_800_000_000_000]
+    stores = [Store(tmp_path / name) for name in ("a", "b")]
+    a, b = (
+        Interactions.from_config(cfg, st, engine, clock=lambda: now[0], table=tables())
+        for st in stores
+    )
+    try:
+        a.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "快递还没到", now[0] - 1000))
+        now[0] += 5000
+        assert a.sweep() == 1  # written out on A
+        b.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "退款还没到账", now[0] - 100))
+        ended = b.end("parts-1").summary
+        assert ended.customer_utterance_count == 2
+        assert {t.topic for t in ended.topics} >= {"logistics.delay"}
+        with pytest.raises(FailedPrecondition):
+            a.score(UtteranceIn("parts-1", "cp", "A", "CUSTOMER", "CHAT", "还没到", now[0]))
+        assert a.end("parts-1").summary == ended  # a retried End on A
+    finally:
+        for st in stores:
+            st.close()

@@ -96,3 +96,12 @@ def test_a_cached_kernel_recompiles_when_a_piece_it_inlines_changes(tmp_path: Pa
     assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout == "1\n"
     piece.write_text(piece.read_text().replace("return 1", "return 2"))
     assert subprocess.run(run, env=env, capture_output=True, text=True, check=True).stdout == "2\n"
+
+
+def test_every_cached_kernel_is_stamped_with_the_modules_it_builds_from() -> None:
+    """`depend_on` on each on-disk cached kernel that inlines or freezes another module."""
+    from kernels import automaton, bag, utterance
+
+    for kernel in (utterance._score, bag._bag, automaton._build_trie, automaton._link):
+        stamp = kernel._cache._cache_file._source_stamp
+        assert isinstance(stamp, tuple) and isinstance(stamp[1], str) and len(stamp[1]) == 64

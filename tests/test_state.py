@@ -147,7 +147,9 @@ def test_a_reload_over_rpc_reaches_every_worker(server: Server, lexdir: Path) ->
 
 def test_a_broken_file_leaves_every_worker_on_its_version(server: Server, lexdir: Path) -> None:
     with server.client() as admin:
-        before = {(p.pid, p.lexicon_version) for p in admin.stats().processes}
+        before_states = admin.stats().processes
+    before = {(p.pid, p.lexicon_version) for p in before_states}
+    seq_before = [p.reload_seq for p in before_states]
     bad = lexdir / "zh" / "broken.tsv"
     bad.write_text(
         "term\ttopic\tweight\tpolarity\tnotes\n退款慢\tno.such.topic\t0.9\tcomplaint\t\n"
@@ -158,11 +160,20 @@ def test_a_broken_file_leaves_every_worker_on_its_version(server: Server, lexdir
                 admin.reload_lexicons()
             assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
             assert f"{bad}:1:" in err.value.details()  # not a lexicon kind
-            time.sleep(1.0)  # the other processes fail alike, a moment later
-            after = {(p.pid, p.lexicon_version) for p in admin.stats().processes}
+            seqs: set[int] = set()
+            deadline = time.monotonic() + 10  # the other processes fail alike, a moment later
+            while time.monotonic() < deadline:
+                processes = admin.stats().processes
+                seqs = {p.reload_seq for p in processes}
+                if len(seqs) == 1 and len(processes) == len(before):
+                    break
+                time.sleep(0.05)
+            after = {(p.pid, p.lexicon_version) for p in processes}
     finally:
         bad.unlink()
     assert after == before
+    # each process recorded the failed reload's counter (with its error): none is pending
+    assert seqs == {max(seq_before) + 1}
 
 
 def _run(clients: list[VocClient], iid: str, cid: str, t0: int) -> tuple[list, object]:

@@ -12,7 +12,7 @@ from clients.client import VocClient
 from server import records
 from server.app import build_server
 from server.engine import Engine
-from server.interactions import EmbeddedLiveTable, Interactions, UtteranceIn
+from server.interactions import Interactions, UtteranceIn
 from server.store import Change, Store
 from tests.conftest import make_config
 
@@ -56,27 +56,52 @@ def test_stats_lists_the_process_and_a_reload_counts(tmp_path: Path) -> None:
         running.stop(grace=0.5)
 
 
+_OTHER_WORKER = """
+import sys
+from pathlib import Path
+
+from server.engine import Engine
+from server.interactions import Interactions, UtteranceIn
+from server.store import Store
+from tests.conftest import make_config
+
+cfg = make_config(Path(sys.argv[1]))
+store = Store(Path(sys.argv[1]))
+other = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: 1_800_000_000_000, keeper=False)
+say = "我的快递一周了还没到，太气人了"
+again = other.score(UtteranceIn("call-s", "", "A1", "CUSTOMER", "VOICE", say, 1_799_999_995_000))
+ended = other.end("call-s")
+print(again.live.label, ended.customer_id, ended.summary.customer_utterance_count)
+store.close()
+"""
+
+
 def test_live_records_are_shared_through_the_store_folder(tmp_path: Path) -> None:
-    """Two Interactions over the same live store (as two workers are) see one interaction."""
+    """Two Interactions over the same store folder, each in its own process with its own Store
+    (as two workers are), see one interaction."""
+    import subprocess
+    import sys
+
     cfg = make_config(tmp_path / "store")
-    scoring = Engine(cfg)
     store = Store(tmp_path / "store")
     clock = lambda: 1_800_000_000_000  # noqa: E731
-    one = Interactions.from_config(cfg, store, scoring, clock=clock)
-    other = Interactions.from_config(
-        cfg, store, scoring, clock=clock, table=EmbeddedLiveTable(store.live()), keeper=False
-    )
+    one = Interactions.from_config(cfg, store, Engine(cfg), clock=clock)
     try:
         say = "我的快递一周了还没到，太气人了"
         one.score(UtteranceIn("call-s", "cs", "A1", "CUSTOMER", "VOICE", say, 1_799_999_990_000))
-        again = other.score(
-            UtteranceIn("call-s", "", "A1", "CUSTOMER", "VOICE", say, 1_799_999_995_000)
-        )
-        assert other.live_emotion("call-s") == one.live_emotion("call-s") is not None
-        assert again.live.label != "CALM"
-        ended = other.end("call-s")
-        assert ended.customer_id == "cs" and ended.summary.customer_utterance_count == 2
-        assert len(one) == 0
+        assert one.live_emotion("call-s") is not None
+        root = Path(__file__).resolve().parent.parent
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        done = subprocess.run(
+            [sys.executable, "-c", _OTHER_WORKER, str(tmp_path / "store")],
+            cwd=root, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        label, customer, customer_utterances = done.stdout.split()
+        assert label != "CALM" and customer == "cs" and customer_utterances == "2"
+        assert len(one) == 0 and one.live_emotion("call-s") is None
+        stored = store.get("idem", records.interaction_key("call-s"))
+        assert stored["ended"] is True and stored["customer_utterances"] == 2
     finally:
         store.close()
 
@@ -114,3 +139,122 @@ def test_a_part_written_by_a_writer_that_died_is_not_counted_twice(tmp_path: Pat
         assert live.end("dead-1").summary.customer_utterance_count == 2
     finally:
         store.close()
+
+
+def test_a_slow_writer_whose_lease_expired_loses_no_acknowledged_utterance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write-out whose commit outlasts LEASE_MS: an utterance goes on in the same part
+    meanwhile; the slow writer must not drop it, and the next write merges it (once)."""
+    import threading
+    import time
+
+    import server.interactions as si
+
+    monkeypatch.setattr(si, "LEASE_MS", 50)
+    cfg = make_config(tmp_path / "store")
+    store = Store(tmp_path / "store")
+    now = 1_800_000_000_000
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now)
+    try:
+        live.score(UtteranceIn("w1", "c1", "A", "CUSTOMER", "CHAT", "快递还没到", now - 1000))
+        write = store.write
+        monkeypatch.setattr(store, "write", lambda work: (time.sleep(0.3), write(work))[1])
+        slow = threading.Thread(target=live._write_out, args=(["w1"],))
+        slow.start()
+        time.sleep(0.15)  # the lease has expired, the write is not committed yet
+        monkeypatch.setattr(store, "write", write)
+        live.score(UtteranceIn("w1", "c1", "A", "CUSTOMER", "CHAT", "退款还没到账", now - 100))
+        slow.join()
+        assert live.table.get("w1") is not None  # still live: the slow writer did not drop it
+        ended = live.end("w1").summary
+        assert ended.customer_utterance_count == 2 and ended.utterance_count == 2
+        profile = store.get("customers", records.customer_key("c1"))
+        assert [e["src"] for e in profile["events"]].count("w1") == 1
+    finally:
+        store.close()
+
+
+def test_an_utterance_opening_a_part_while_end_runs_is_refused_and_not_left_live(
+    tmp_path: Path,
+) -> None:
+    """End of a written-out call, and an utterance that read the stored record (not ended yet)
+    and opens a new part just as End marks it ended: End returns, the utterance is refused,
+    nothing stays live."""
+    import threading
+
+    cfg = make_config(tmp_path / "store", live={"idle_s": 1.0})
+    store = Store(tmp_path / "store")
+    now = [1_800_000_000_000]
+    live = Interactions.from_config(cfg, store, Engine(cfg), clock=lambda: now[0])
+    try:
+        live.score(UtteranceIn("z1", "c1", "A", "CUSTOMER", "CHAT", "快递还没到", now[0] - 1000))
+        now[0] += 5000
+        assert live.sweep() == 1  # written out, not ended
+        in_opened, resume = threading.Event(), threading.Event()
+        opened, end_stored = live._opened, live._end_stored
+        out: dict[str, object] = {}
+
+        def opened_then_wait(u: UtteranceIn, n: int) -> dict:
+            record = opened(u, n)  # the stored record is not ended yet
+            in_opened.set()
+            resume.wait(5)  # the utterance's live update is still open here
+            return record
+
+        def score() -> None:
+            try:
+                out["score"] = live.score(
+                    UtteranceIn("z1", "c1", "A", "CUSTOMER", "CHAT", "退款还没到账", now[0] - 100)
+                )
+            except Exception as exc:  # noqa: BLE001 - the test looks at it
+                out["error"] = exc
+
+        def end_while_opening(iid: str, cid: str):
+            scorer.start()
+            in_opened.wait(5)
+            return end_stored(iid, cid)
+
+        scorer = threading.Thread(target=score)
+        live._opened, live._end_stored = opened_then_wait, end_while_opening
+        ended = live.end("z1")
+        resume.set()
+        scorer.join(10)
+        live._end_stored = end_stored
+        assert ended.summary.customer_utterance_count == 1
+        assert "score" not in out and "has ended" in str(out["error"])
+        assert live.table.get("z1") is None
+        assert live.end("z1").summary.customer_utterance_count == 1
+    finally:
+        store.close()
+
+
+def test_a_reload_taken_while_a_process_starts_is_followed_not_recorded_as_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reload counter moves while a process loads its lexicons (another process took a
+    reload RPC): the process records the counter read before loading, so the RPC's wait sees
+    it pending and its first follow_reload loads the files again."""
+    import server.app as app
+
+    opened: list[Store] = []
+
+    class Recorded(Store):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            opened.append(self)
+
+    def engine_then_reload(cfg):  # the lexicons are loaded, then another process reloads
+        engine = Engine(cfg)
+        opened[0].write(lambda tx: tx.incr(records.RELOAD_COUNTER))
+        return engine
+
+    monkeypatch.setattr(app, "Store", Recorded)
+    monkeypatch.setattr(app, "Engine", engine_then_reload)
+    running = build_server(make_config(tmp_path / "store"))
+    try:
+        seq = running.store.counter(records.RELOAD_COUNTER)
+        assert [p["seq"] for p in running.node.processes()] == [seq - 1]
+        running.node.follow_reload(force=False)  # what serve() does once RELOAD_SIGNAL is handled
+        assert [p["seq"] for p in running.node.processes()] == [seq]
+    finally:
+        running.stop(grace=0.5)
