@@ -14,20 +14,10 @@ import threading
 import numpy as np
 from numba import njit
 
-from kernels.utterance import (
-    FITEM,
-    HD_EDGES,
-    HD_NODES,
-    ITEM,
-    KEY,
-    N_DICT,
-    N_KEY,
-    NODE,
-    UTF16,
-    _goto,
-    build_automaton,
-    pack,
-)
+from kernels import automaton, layout
+from kernels._cache import depend_on
+from kernels.automaton import UTF16, build_automaton, goto, pack
+from kernels.layout import FITEM, HD_EDGES, HD_NODES, ITEM, KEY, N_DICT, N_KEY, NODE
 
 
 @njit(cache=True, nogil=True)
@@ -40,7 +30,7 @@ def _ngram_sums(units, table, weights, at, out):
     state = 0
     hits = 0
     for j in range(units.shape[0]):
-        state = _goto(table, nodes, edges, state, np.int64(units[j]))
+        state = goto(table, nodes, edges, state, np.int64(units[j]))
         row = nodes + NODE * state
         node = state if table[row + N_KEY] >= 0 else table[row + N_DICT]
         while node > 0:
@@ -72,6 +62,11 @@ def _linear(units, table, params, dense, power, out):
             z += dense[f] * params[k_cols * (1 + f) + k]
         out[k] = z
     return hits
+
+
+# they inline the automaton step and freeze the layout constants (see kernels._cache)
+depend_on(_ngram_sums, automaton, layout)
+depend_on(_linear, automaton, layout)
 
 
 class NgramKernel:

@@ -65,9 +65,6 @@ from kernels.layout import (
 )
 from kernels.selection import char_offsets, select
 
-# The names other kernel modules imported from here before the split (kernels.ngram on branch
-# `learn` steps the automaton with `_goto`): new code imports kernels.automaton and kernels.layout.
-_goto = automaton.goto
 
 __all__ = [
     "UTF16",
