@@ -65,7 +65,6 @@ from kernels.layout import (
 )
 from kernels.selection import char_offsets, select
 
-
 __all__ = [
     "UTF16",
     "Automaton",
