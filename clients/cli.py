@@ -163,7 +163,16 @@ def format_ack(ack: voc_pb2.FeedbackAck) -> str:
 
 
 def format_stats(s: admin_pb2.Stats) -> str:
-    return "\n".join(f"{k:18} {v}" for k, v in _dict(s).items())
+    """One line a figure; the server's processes one line each (pid, role, lexicon, reload)."""
+    fields = _dict(s)
+    processes = fields.pop("processes", [])
+    lines = [f"{k:18} {v}" for k, v in fields.items()]
+    for p in processes:
+        lines.append(
+            f"{'process':18} {p.get('pid')} {p.get('role', '-'):6} lexicon "
+            f"{p.get('lexicon_version', '-')} reload {p.get('reload_seq', 0)}"
+        )
+    return "\n".join(lines)
 
 
 # -- import ------------------------------------------------------------------------------

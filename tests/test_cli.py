@@ -143,3 +143,16 @@ def test_a_closed_pipe_ends_quietly(monkeypatch, capsys) -> None:
     monkeypatch.setattr("sys.stdout", _ClosedPipe())
     assert main(["lexicon", "test", "快递一周了还没到"]) == 1
     assert "BrokenPipeError" not in capsys.readouterr().err
+
+
+def test_stats_prints_each_server_process_on_its_own_line():
+    from clients.cli import format_stats
+    from clients.pb import admin_pb2
+
+    stats = admin_pb2.Stats(customers=3, lexicon_version="abc")
+    stats.processes.add(pid=12, role="owner", lexicon_version="abc", reload_seq=2)
+    stats.processes.add(pid=13, role="worker", lexicon_version="old", reload_seq=1)
+    lines = format_stats(stats).splitlines()
+    assert "process            12 owner  lexicon abc reload 2" in lines
+    assert "process            13 worker lexicon old reload 1" in lines
+    assert not any(line.startswith("processes") for line in lines)
